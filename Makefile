@@ -1,0 +1,56 @@
+# rasid: the table of contents. `make train` and `make test` set up the environment on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RASID := $(VENV)/bin/rasid
+CONFIG ?= configs/train.yaml
+RUN ?= runs/default
+BUNDLE ?= bundles/default
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: help setup train train-quick evaluate predict export serve test test-fast lint bench labelstudio clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
+
+$(STAMP): requirements/train.txt pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@# torch first and pinned, so that nothing can resolve a CUDA build
+	$(VENV)/bin/pip install -q --disable-pip-version-check torch==2.13.0
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/train.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+setup: $(STAMP)  ## create .venv with the pinned dependencies
+
+train: $(STAMP)  ## fine-tune on the shipped data (entities, then relations) and evaluate on the held-out split
+	$(RASID) train --config $(CONFIG) --output $(RUN)
+
+train-quick: $(STAMP)  ## a 2-minute run for a first look
+	$(RASID) train --config configs/quick.yaml --output runs/quick
+
+evaluate: $(STAMP)  ## score $(RUN) on the test split, write $(RUN)/report.json
+	$(RASID) evaluate --model $(RUN) --data data/newsfane/test.jsonl --output $(RUN)/report.json
+
+export: $(STAMP)  ## export $(RUN) to a self-contained bundle in $(BUNDLE)
+	$(RASID) export $(RUN) $(BUNDLE)
+
+serve: $(STAMP)  ## serve $(BUNDLE) over HTTP on 127.0.0.1:8000
+	$(RASID) serve --model $(BUNDLE)
+
+test: $(STAMP)  ## everything: lint, unit, property and integration tests
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/pytest -q
+
+test-fast: $(STAMP)  ## the inner loop: everything not marked slow
+	$(VENV)/bin/pytest -q -m "not slow" -x
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests scripts
+
+clean:  ## remove runs, bundles and caches (keeps .venv and models/)
+	rm -rf runs bundles results .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""rasid: who-did-what-where extraction from Arabic news."""
+
+__version__ = "0.1.0"
