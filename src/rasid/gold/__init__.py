@@ -1,0 +1,7 @@
+"""The gold corpus: article selection, the annotators' YAML format, and the Label Studio export.
+
+- `rasid.gold.corpora`: read the raw SaudiNewsNet and ANT corpora into `SourceArticle` records.
+- `rasid.gold.selection`: the deterministic choice of articles to annotate and their splits.
+- `rasid.gold.resolve`: turn one annotation file (mention strings) into exact character offsets.
+- `rasid.gold.export`: resolve every file and write the Label Studio export and split JSONL files.
+"""

@@ -1,0 +1,1 @@
+"""Relations between entities: candidate pairs, marked encoder input, a pair classifier."""
