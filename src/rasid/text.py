@@ -20,12 +20,15 @@ Normalisation choices (model input only):
 - kept: ى vs ي and ة vs ه. They distinguish words (على the preposition vs علي the name) and
   Levantine and Gulf news, our domain, keeps them apart; merging them would again create spellings
   the pretrained vocabulary sees less often.
-Every change is one character to one character or a deletion, so the map is strictly increasing.
+- Arabic presentation forms (U+FB50–U+FDFF, U+FE70–U+FEFC: ﻻ, ﷲ) become their letters (NFKC), each
+  mapped to the one original character; everything else is one character to one or a deletion, so
+  the map is non-decreasing (strictly increasing where no ligature was expanded).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = [
     "ALEF_FORMS",
@@ -62,18 +65,27 @@ def is_removed_mark(ch: str) -> bool:
     return ch == _TATWEEL or _is_arabic_mark(ch)
 
 
+_PRESENTATION_FORMS = ("\ufb50", "\ufdff", "\ufe70", "\ufefc")
 _ALEF_TABLE = {ord(a): _ALEF for a in ALEF_FORMS}
 
 
 def normalize_for_model(text: str) -> tuple[str, list[int]]:
     """Return (normalised text, offset map): map[i] is the index in `text` of normalised char i.
 
-    The map is strictly increasing and every value is a valid index into `text`.
+    The map is non-decreasing (strictly, unless a ligature expanded) and every value is a valid index
+    into `text`.
     """
     out: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
         if is_removed_mark(ch) or ch in _INVISIBLE:
+            continue
+        if _PRESENTATION_FORMS[0] <= ch <= _PRESENTATION_FORMS[1] or _PRESENTATION_FORMS[2] <= ch <= _PRESENTATION_FORMS[3]:
+            # ligatures such as ﻻ expand to several letters, all mapped to the one original character
+            for sub in unicodedata.normalize("NFKC", ch).translate(_ALEF_TABLE):
+                if not is_removed_mark(sub):
+                    out.append(sub)
+                    offsets.append(i)
             continue
         out.append(_ALEF if ch in ALEF_FORMS else ch)
         offsets.append(i)

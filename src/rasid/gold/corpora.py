@@ -10,9 +10,9 @@ import json
 import re
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from rasid.errors import RasidDataError
 

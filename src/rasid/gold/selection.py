@@ -2,9 +2,10 @@
 
 The criterion, in order (see `SelectionConfig` for the numbers):
 1. News reports only: an opinion column is recognised by its URL (known column sections), its
-   byline (a bare personal name, with no dateline, wire or outlet), or first-person writing.
-2. Length of title + "\n" + content within [min_chars, max_chars], so one article can be
-   annotated in one sitting.
+   byline (a bare personal name, with no dateline, wire or outlet), first-person writing, or
+   no reporting verb at all; press reviews by their title.
+2. Length of title + "\n" + content within [min_chars, max_chars] (a lower floor for ANT's
+   short radio items), so one article can be annotated in one sitting.
 3. Conflict relevance: keyword hits for each conflict's places and actors (`CONFLICT_TERMS`),
    and for the vocabulary of fighting (`WAR_TERMS`); each term counts at most 3 times. The
    article's conflict is the one with the highest place score; it must reach `min_place_score`
@@ -23,8 +24,8 @@ import hashlib
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from rasid.gold.corpora import SourceArticle
 
@@ -73,6 +74,8 @@ OPINION_URL_MARKERS: tuple[str, ...] = ("/Articles/Detail.aspx", "/articles/", "
 OPINION_BYLINE_MARKERS: tuple[str, ...] = ("كلمة", "رأي", "افتتاحية", "بقلم", "د.", "د ")
 WIRE_OR_DATELINE = re.compile(r"[:\-ـ–(،/]|واس|وكالات|رويترز|فرانس|أ ف ب|ا ف ب|د ب|كونا|الوئام|سبق|اليوم|الوطن|الجزيرة|عكاظ|الرياض|الشرق الأوسط|الاقتصادية")
 FIRST_PERSON = re.compile(r"(?:^|\s)(?:أنا|إنني|انني|نحن|إننا|اننا|أعتقد|اعتقد|أظن|برأيي|في رأيي|لدينا|علينا|بلادنا|قلت|كتبت)(?=\s|[.,،؛:]|$)")
+# Press reviews and digests are lists of other papers' headlines, not reports.
+NON_REPORT_TITLES: tuple[str, ...] = ("اهتمامات الصحف", "جولة الصحافة", "أبرز عناوين", "رأي", "مقال")
 REPORTING = re.compile(r"(?:قال|قالت|أفاد|افاد|أعلن|اعلن|ذكر|أكد|اكد|أوضح|اوضح|أضاف|اضاف|أشار|اشار|نقلت|بحسب|وفق)")
 
 
@@ -85,17 +88,21 @@ class SelectionConfig:
     max_chars: int = 2500
     min_place_score: int = 3
     min_war_score: int = 5
+    # ANT's radio items are short (median ~600 characters): a lower floor keeps Libya, Syria and
+    # Iraq represented from the one non-Saudi outlet.
+    min_chars_by_corpus: dict[str, int] = field(default_factory=lambda: {"ant": 400})
+    min_war_score_by_corpus: dict[str, int] = field(default_factory=lambda: {"ant": 4})
     dup_jaccard: float = 0.3
     # (corpus, conflict) → how many articles; 180 in all, so that ≥ 150 survive any drop-outs.
     quotas: dict[tuple[str, str], int] = field(
         default_factory=lambda: {
             ("saudinewsnet", "yemen"): 36,
-            ("saudinewsnet", "syria"): 34,
-            ("saudinewsnet", "iraq"): 24,
-            ("saudinewsnet", "isis"): 24,
-            ("ant", "libya"): 24,
-            ("ant", "syria"): 20,
-            ("ant", "iraq"): 18,
+            ("saudinewsnet", "syria"): 36,
+            ("saudinewsnet", "iraq"): 28,
+            ("saudinewsnet", "isis"): 26,
+            ("ant", "libya"): 22,
+            ("ant", "syria"): 18,
+            ("ant", "iraq"): 14,
         }
     )
     test_fraction: float = 0.22
@@ -130,7 +137,7 @@ def _capped_hits(text: str, terms: Iterable[str], cap: int = 3) -> int:
 def is_opinion(article: SourceArticle) -> bool:
     """A column or editorial rather than a report (see the module docstring)."""
     url = article.meta.get("url", "")
-    if any(m in url for m in OPINION_URL_MARKERS):
+    if any(m in url for m in OPINION_URL_MARKERS) or any(m in article.title for m in NON_REPORT_TITLES):
         return True
     byline = article.author.strip()
     if byline:
@@ -161,14 +168,16 @@ def candidates_from(articles: Iterable[SourceArticle], config: SelectionConfig, 
     for art in articles:
         if art.id in excluded or not art.extra.get("has_title", True) or not art.extra.get("has_content", True):
             continue
-        url = art.meta.get("url", "")
-        if not config.min_chars <= len(art.text) <= config.max_chars or (url and url in excluded):
+        url, corpus = art.meta.get("url", ""), art.meta.get("corpus", "")
+        min_chars = config.min_chars_by_corpus.get(corpus, config.min_chars)
+        if not min_chars <= len(art.text) <= config.max_chars or (url and url in excluded):
             continue
         scored = score_article(art)
         if scored is None:
             continue
         conflict, place, war = scored
-        if place < config.min_place_score or war < config.min_war_score or is_opinion(art):
+        min_war = config.min_war_score_by_corpus.get(corpus, config.min_war_score)
+        if place < config.min_place_score or war < min_war or is_opinion(art):
             continue
         # The crawl holds some URLs twice (re-crawled on a later day): keep the first.
         if url and url in seen_urls:
@@ -232,31 +241,19 @@ def select_articles(candidates: list[Candidate], config: SelectionConfig) -> lis
 
 
 def assign_splits(items: list[tuple[str, str]], config: SelectionConfig) -> dict[str, list[str]]:
-    """Split article ids by article, stratified over their stratum (corpus/conflict).
-
-    `items` are (id, stratum) in selection order. Strata take turns (each in seeded-hash order)
-    to form one interleaved sequence; a running-fraction rule then deals test and dev positions
-    evenly along it, so each stratum gets its share. Lists keep selection order.
-    """
+    """Split article ids by article, stratified: each stratum (corpus/conflict) gives its own
+    round(n * test_fraction) articles to test and round(n * dev_fraction) to dev, taken in
+    seeded-hash order; the rest is train. `items` are (id, stratum) in selection order, and
+    each split lists its ids in that order."""
     by_stratum: dict[str, list[str]] = defaultdict(list)
     for art_id, stratum in items:
         by_stratum[stratum].append(art_id)
-    for ids in by_stratum.values():
-        ids.sort(key=lambda i: _stable_hash(config.seed, i))
-    interleaved: list[str] = []
-    strata = sorted(by_stratum)
-    depth = max((len(v) for v in by_stratum.values()), default=0)
-    for k in range(depth):
-        interleaved.extend(by_stratum[s][k] for s in strata if k < len(by_stratum[s]))
     split_of: dict[str, str] = {}
-    n_test = n_dev = 0
-    for i, art_id in enumerate(interleaved, 1):
-        if n_test < round(i * config.test_fraction):
-            split_of[art_id], n_test = "test", n_test + 1
-        elif n_dev < round(i * config.dev_fraction):
-            split_of[art_id], n_dev = "dev", n_dev + 1
-        else:
-            split_of[art_id] = "train"
+    for ids in by_stratum.values():
+        ranked = sorted(ids, key=lambda i: _stable_hash(config.seed, i))
+        n_test, n_dev = round(len(ids) * config.test_fraction), round(len(ids) * config.dev_fraction)
+        for k, art_id in enumerate(ranked):
+            split_of[art_id] = "test" if k < n_test else "dev" if k < n_test + n_dev else "train"
     order = [art_id for art_id, _ in items]
     return {name: [i for i in order if split_of[i] == name] for name in ("train", "dev", "test")}
 
@@ -270,3 +267,71 @@ def read_id_list(path) -> set[str]:
             if line:
                 out.add(line)
     return out
+
+
+def selection_records(chosen: list[Candidate]) -> list[dict]:
+    """The selection.jsonl rows: {id, text, meta: {source, url, date, license, corpus, conflict}}."""
+    return [{"id": c.article.id, "text": c.article.text, "meta": {**c.article.meta, "conflict": c.conflict}} for c in chosen]
+
+
+def _splits_yaml(splits: dict[str, list[str]], config: SelectionConfig) -> str:
+    lines = [
+        "# Fixed splits of the gold corpus, by article; written by scripts/select_gold_articles.py.",
+        "# Stratified over corpus/conflict (rasid.gold.selection.assign_splits); never edit by hand:",
+        "# an article keeps its split for the life of the corpus.",
+        f"seed: {config.seed}",
+        f"test_fraction: {config.test_fraction}",
+        f"dev_fraction: {config.dev_fraction}",
+        "counts: {" + ", ".join(f"{k}: {len(v)}" for k, v in splits.items()) + "}",
+    ]
+    for name in ("train", "dev", "test"):
+        lines.append(f"{name}:")
+        lines.extend(f"  - {i}" for i in splits[name])
+    return "\n".join(lines) + "\n"
+
+
+def run_selection(corpora_dir, out_dir, excluded_path, config: SelectionConfig, check_only: bool = False) -> str:
+    """Read the corpora, select, split, and write (or compare) selection.jsonl and splits.yaml."""
+    import json
+    from pathlib import Path
+
+    from rasid.errors import RasidDataError
+    from rasid.gold.corpora import read_ant, read_saudinewsnet
+    from rasid.io import atomic_write
+
+    corpora_dir, out_dir = Path(corpora_dir), Path(out_dir)
+    excluded = read_id_list(excluded_path) if excluded_path and Path(excluded_path).exists() else set()
+    articles = list(read_saudinewsnet(corpora_dir / "saudinewsnet")) + list(read_ant(corpora_dir / "ant" / "articles.jsonl"))
+    candidates = candidates_from(articles, config, excluded)
+    chosen = select_articles(candidates, config)
+    records = selection_records(chosen)
+    splits = assign_splits([(r["id"], f"{r['meta']['corpus']}/{r['meta']['conflict']}") for r in records], config)
+    sel_text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    splits_text = _splits_yaml(splits, config)
+    sel_path, splits_path = out_dir / "selection.jsonl", out_dir / "splits.yaml"
+    if check_only:
+        for path, expected in ((sel_path, sel_text), (splits_path, splits_text)):
+            if not path.exists() or path.read_text(encoding="utf-8") != expected:
+                raise RasidDataError("differs from a fresh selection run (re-run the script without --check)", path=str(path))
+    else:
+        with atomic_write(sel_path) as handle:
+            handle.write(sel_text)
+        with atomic_write(splits_path) as handle:
+            handle.write(splits_text)
+    return summarize_selection(records, splits, len(articles), len(candidates))
+
+
+def summarize_selection(records: list[dict], splits: dict[str, list[str]], n_read: int, n_candidates: int) -> str:
+    from collections import Counter
+
+    split_of = {i: name for name, ids in splits.items() for i in ids}
+    by_group = Counter((r["meta"]["corpus"], r["meta"]["conflict"], split_of[r["id"]]) for r in records)
+    by_outlet = Counter(r["meta"]["source"] for r in records)
+    lines = [f"read {n_read} articles, {n_candidates} qualified, {len(records)} selected"]
+    lines.append(f"{'corpus/conflict':24} {'train':>5} {'dev':>5} {'test':>5} {'all':>5}")
+    for corpus, conflict in sorted({(c, k) for c, k, _ in by_group}):
+        row = [by_group[(corpus, conflict, s)] for s in ("train", "dev", "test")]
+        lines.append(f"{corpus + '/' + conflict:24} {row[0]:5} {row[1]:5} {row[2]:5} {sum(row):5}")
+    lines.append(f"{'total':24} " + " ".join(f"{len(splits[s]):5}" for s in ("train", "dev", "test")) + f" {len(records):5}")
+    lines.append("outlets: " + ", ".join(f"{k} {v}" for k, v in sorted(by_outlet.items(), key=lambda kv: (-kv[1], kv[0]))))
+    return "\n".join(lines)

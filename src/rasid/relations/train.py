@@ -1,0 +1,55 @@
+"""Relation stage of `rasid train`: gold entities in, the best pair classifier out."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+
+from transformers import AutoModel, AutoTokenizer
+
+from rasid.articles import Article
+from rasid.config import RunConfig
+from rasid.evaluation import score_articles
+from rasid.io import atomic_dir
+from rasid.relations.model import RelationClassifier
+from rasid.relations.pipeline import collate_pairs, predict_relations, training_examples
+from rasid.schema import Schema
+from rasid.training import FitResult, fit
+
+log = logging.getLogger(__name__)
+
+RELATIONS_DIR = "relations"
+
+
+def relation_dev_f1(model, dev: list[Article], schema: Schema, tokenizer, cfg: RunConfig) -> float:
+    """Strict relation F1 on dev with gold entities: the classifier alone, not the NER errors."""
+    rels = predict_relations(model, dev, schema, tokenizer, cfg.relations, cfg.model.normalize)
+    pred = [Article(a.id, a.text, a.entities, r, a.meta) for a, r in zip(dev, rels)]
+    return score_articles(dev, pred, schema)["relations"]["micro"]["f1"]
+
+
+def train_relations(cfg: RunConfig, schema: Schema, train: list[Article], dev: list[Article], encoder_path: Path, out_dir: Path, accelerator) -> FitResult:
+    tokenizer = AutoTokenizer.from_pretrained(encoder_path)
+    examples, counts = training_examples(train, schema, tokenizer, cfg.relations, cfg.model.normalize, cfg.training.seed)
+    log.info("relation training pairs: %s", dict(counts))
+    if not examples:
+        raise ValueError("relations are enabled but no candidate pair of the training data fits the schema")
+    encoder = AutoModel.from_pretrained(encoder_path, add_pooling_layer=False)
+    if cfg.training.freeze_word_embeddings:
+        encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    model = RelationClassifier(encoder, schema.relation_labels, dropout=cfg.training.dropout)
+    tcfg = type(cfg.training)(**{**cfg.training.__dict__, "lr": cfg.relations.lr, "batch_size": cfg.relations.batch_size,
+                                "epochs": cfg.relations.epochs, "head_lr": cfg.training.head_lr})
+    best_dir = out_dir / RELATIONS_DIR
+
+    def save_best(m: RelationClassifier) -> None:
+        with atomic_dir(best_dir) as tmp:
+            m.save(tmp)
+            tokenizer.save_pretrained(tmp)
+
+    return fit(
+        model, examples, partial(collate_pairs, pad_id=tokenizer.pad_token_id or 0), tcfg, out_dir,
+        evaluate=lambda m: relation_dev_f1(m, dev, schema, tokenizer, cfg), save_best=save_best,
+        stage="relations", accelerator=accelerator, head_prefixes=("head",),
+    )

@@ -1,0 +1,133 @@
+"""What `rasid train`, `evaluate` and `predict` do, start to finish."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from rasid.articles import Article, write_articles
+from rasid.config import RunConfig
+from rasid.data import load_articles
+from rasid.errors import RasidDataError
+from rasid.evaluation import format_report, score_articles
+from rasid.io import atomic_write
+from rasid.schema import Schema, load_schema
+from rasid.training import FitResult, fit, make_accelerator, set_seed
+
+log = logging.getLogger(__name__)
+
+__all__ = ["train_run", "evaluate_model", "predict_file"]
+
+
+def _check(articles: list[Article], schema: Schema, path: str) -> None:
+    from rasid.validate import validate_articles
+
+    problems = validate_articles(articles, schema, path)
+    if problems:
+        more = f" (and {len(problems) - 1} more; run `rasid validate {path}`)" if len(problems) > 1 else ""
+        raise RasidDataError(f"{problems[0]}{more}")
+
+
+def _versions() -> dict:
+    import tokenizers
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__}
+
+
+def _write_json(path: Path, obj) -> None:
+    with atomic_write(path) as handle:
+        json.dump(obj, handle, ensure_ascii=False, indent=1)
+
+
+def train_run(cfg: RunConfig, out_dir: Path) -> dict:
+    """Train entities, then relations, then score the best models on the test split."""
+    from rasid.encoders import materialize, resolve_encoder
+    from rasid.ner.train import train_entities
+    from rasid.relations.train import train_relations
+
+    started = time.perf_counter()
+    accelerator = make_accelerator()
+    if cfg.training.num_threads:
+        torch.set_num_threads(cfg.training.num_threads)
+    set_seed(cfg.training.seed)
+    schema = load_schema(cfg.data.schema)
+    train = load_articles(cfg.data.train, schema, limit=cfg.data.max_train_articles)
+    for extra in cfg.data.extra_train:
+        train += load_articles(extra, schema)
+    dev = load_articles(cfg.data.dev, schema)
+    for name, arts in (("train", train), ("dev", dev)):
+        _check(arts, schema, getattr(cfg.data, name))
+    if not train:
+        raise RasidDataError("no training articles", path=cfg.data.train)
+
+    spec = resolve_encoder(cfg.model.encoder)
+    encoder_path = materialize(spec, texts=[a.text for a in train])
+    log.info("encoder: %s (%s)", spec.name, encoder_path)
+    print(f"rasid: encoder {spec.name} from {spec.origin.get('source', encoder_path)}")
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if accelerator.is_main_process:
+        cfg.save(out_dir / "config.yaml")
+        with atomic_write(out_dir / "schema.yaml") as handle:
+            import yaml
+
+            yaml.safe_dump(schema.to_dict(), handle, allow_unicode=True, sort_keys=False)
+        _write_json(out_dir / "encoder.json", {"name": spec.name, "path": str(encoder_path), "origin": spec.origin, "from_scratch": spec.from_scratch})
+
+    ner_fit: FitResult = train_entities(cfg, schema, train, dev, encoder_path, out_dir, accelerator)
+    rel_fit: FitResult | None = None
+    if cfg.relations.enabled and any(a.relations for a in train):
+        rel_fit = train_relations(cfg, schema, train, dev, encoder_path, out_dir, accelerator)
+    elif cfg.relations.enabled:
+        log.info("no relations in the training data: the run extracts entities only")
+
+    metrics = {
+        "encoder": spec.name,
+        "entities": {"best_dev_f1": ner_fit.best_score, "best_epoch": ner_fit.best_epoch, "history": ner_fit.history,
+                     "train_seconds": round(ner_fit.seconds, 1), "tokens_per_second": round(ner_fit.tokens_per_second, 1)},
+        "relations": None if rel_fit is None else {"best_dev_f1": rel_fit.best_score, "best_epoch": rel_fit.best_epoch, "history": rel_fit.history,
+                                                  "train_seconds": round(rel_fit.seconds, 1)},
+        "train_articles": len(train), "dev_articles": len(dev), "versions": _versions(),
+    }
+    if accelerator.is_main_process and cfg.data.test:
+        report = evaluate_model(out_dir, Path(cfg.data.test), out_dir / "report.json", plots=True)
+        metrics["test"] = {k: report[k]["micro"] for k in ("entities", "entities_exact", "relations", "relation_facts")}
+    metrics["total_seconds"] = round(time.perf_counter() - started, 1)
+    if accelerator.is_main_process:
+        _write_json(out_dir / "metrics.json", metrics)
+        summary = f"rasid: model in {out_dir}; dev entity F1 {ner_fit.best_score:.3f}"
+        if "test" in metrics:
+            summary += f"; test entity F1 {metrics['test']['entities']['f1']:.3f}, relation F1 {metrics['test']['relations']['f1']:.3f}"
+        print(summary + f" ({metrics['total_seconds'] / 60:.1f} min)")
+    return metrics
+
+
+def evaluate_model(model_path: Path, data_path: Path, output: Path, plots: bool = True) -> dict:
+    from rasid.predictor import load_predictor
+
+    predictor = load_predictor(model_path)
+    gold = load_articles(data_path, predictor.schema)
+    _check(gold, predictor.schema, str(data_path))
+    pred = predictor.predict([Article(id=a.id, text=a.text, meta=a.meta) for a in gold])
+    report = score_articles(gold, pred, predictor.schema, where=str(data_path))
+    _write_json(output, report)
+    write_articles(output.with_suffix(".predictions.jsonl"), pred)
+    if plots:
+        from rasid.plots import report_plots
+
+        report_plots(report, output.parent, stem=output.stem)
+    print(format_report(report))
+    return report
+
+
+def predict_file(model_path: Path, input_path: Path, output: Path, batch_size: int = 8, backend: str = "auto") -> int:
+    from rasid.predictor import load_predictor, stream_predictions
+
+    predictor = load_predictor(model_path, backend=backend)
+    return stream_predictions(predictor, input_path, output, batch_size=batch_size)
