@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="build: do not print warnings")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if hasattr(signal, "SIGPIPE"):  # `--list | head` should end quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     paths = GoldPaths(args.gold)
     try:
         schema = load_schema(args.schema)

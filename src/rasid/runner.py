@@ -27,7 +27,7 @@ __all__ = ["train_run", "evaluate_model", "predict_file"]
 def _check(articles: list[Article], schema: Schema, path: str) -> None:
     from rasid.validate import validate_articles
 
-    problems = validate_articles(articles, schema, path)
+    problems = validate_articles(((f"article #{i + 1}", a) for i, a in enumerate(articles)), schema, path)
     if problems:
         more = f" (and {len(problems) - 1} more; run `rasid validate {path}`)" if len(problems) > 1 else ""
         raise RasidDataError(f"{problems[0]}{more}")

@@ -24,6 +24,8 @@ PROCLITICS = "وفبكل"
 MAX_PREFIX = 3  # و + ب + ال is as deep as news text goes (وبالجيش); three letters covers ولل too
 MIN_GAZETTEER_LETTERS = 5
 MIN_PERSON_LETTERS = 5
+SHORT_NAME_MIN_COUNT = 5  # a remainder of 3 letters (مصر، دبي) needs this many sightings
+_PREFIX_ORDER = re.compile("^[وف]?[بكل]?$")
 _DIACRITICS = re.compile("[\u064b-\u0652\u0670\u0640]")  # harakat, dagger alef, tatweel
 _FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
 
@@ -45,6 +47,8 @@ def candidate_strips(mention: str) -> list[tuple[int, str]]:
         if len(prefix) < cut or any(c not in PROCLITICS for c in prefix) or len(rest.split(" ")[0]) < 2:
             break
         if prefix.endswith("لل"):  # the second ل is the article's (لليابان = ل + اليابان): it stays
+            break
+        if not _PREFIX_ORDER.match(prefix):  # a conjunction then a preposition, nothing else (not لوك)
             break
         if prefix.endswith("ل") and rest.startswith("ل"):
             out.append((cut, "ا" + rest))
@@ -89,8 +93,13 @@ class ProcliticFixer:
             # (foreign names start with these letters: لوران، كابي): their remainders need
             # MIN_PERSON_LETTERS letters.
             evidence = 0.0
-            if self._count(label, form) > seen and (label != "OFFICIAL" or letters >= MIN_PERSON_LETTERS):
-                evidence = float(self._count(label, form))
+            count = self._count(label, form)
+            if (
+                count > seen
+                and (letters >= 4 or count >= SHORT_NAME_MIN_COUNT)
+                and (label != "OFFICIAL" or letters >= MIN_PERSON_LETTERS)
+            ):
+                evidence = float(count)
             elif form in gazetteer and seen <= 2 and letters >= MIN_GAZETTEER_LETTERS:
                 evidence = 0.5
             # The best-attested remainder wins: وللامم المتحدة → لامم المتحدة (الامم المتحدة is

@@ -139,8 +139,8 @@ def _parse_line(parts: list[str], stats: CorpusStats) -> list[tuple[str, str]]:
     if len(parts) == 2:
         return [(parts[0], parts[1])]
     stats.malformed_lines += 1
-    if len(parts) == 1:
-        return [(parts[0], "O")]
+    if len(parts) == 1:  # " O": the token is lost (kept out); "word": the tag is (read as O)
+        return [] if _TAG.match(parts[0]) else [(parts[0], "O")]
     glued = _GLUED_TAG.match(parts[1]) if len(parts) == 3 else None
     if glued and _TAG.match(parts[2]):  # ". Oالإصابة O": two lines run together
         return [(parts[0], glued.group(1)), (glued.group(2), parts[2])]

@@ -113,7 +113,9 @@ def load_mapping(path: str | Path, schema: Schema | None = None) -> LabelMapping
         if not isinstance(spec, dict) or "label" not in spec:
             raise RasidConfigError(f"{path}: {where} needs a label or a {{label, retype}} mapping")
         rules = tuple(
-            RetypeRule(check(rule.get("to"), f"{where} rule {i + 1}"), _phrases(rule.get("contains"), f"{path}: {where} rule {i + 1}"))
+            RetypeRule(
+                check(rule.get("to"), f"{where} rule {i + 1}"), _phrases(rule.get("contains"), f"{path}: {where} rule {i + 1}")
+            )
             for i, rule in enumerate(spec.get("retype") or [])
         )
         types[str(native)] = TypeMapping(check(spec["label"], where), rules)

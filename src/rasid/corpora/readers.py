@@ -91,8 +91,17 @@ def load_conll_corpus(
         # organisation labels; person lists are first names, too short to trust (see clitics)
         kinds = {"LOC": "LOC", "ARMED_GROUP": "ORG", "AGENCY": "ORG", "ORG": "ORG"}
         clitic_fn = ProcliticFixer(vocabulary, {label: names.get(kind, set()) for label, kind in kinds.items()})
-    articles = sentences_to_articles(sentence_groups, id_prefix=id_prefix, label_fn=label_fn, clitic_fn=clitic_fn, meta=meta, stats=stats)
-    log.info("%s: %d sentences, %d tokens → %d articles, %d entities", path.name, stats.sentences, stats.tokens, len(articles), sum(stats.entities.values()))
+    articles = sentences_to_articles(
+        sentence_groups, id_prefix=id_prefix, label_fn=label_fn, clitic_fn=clitic_fn, meta=meta, stats=stats
+    )
+    log.info(
+        "%s: %d sentences, %d tokens → %d articles, %d entities",
+        path.name,
+        stats.sentences,
+        stats.tokens,
+        len(articles),
+        sum(stats.entities.values()),
+    )
     return articles, stats
 
 
@@ -128,7 +137,12 @@ def read_aqmar(path: str | Path, **kwargs) -> tuple[list[Article], CorpusStats]:
         stats = CorpusStats()
         sentences = read_sentences(file, "aqmar", stats)
         found, more = load_conll_corpus(
-            file, "aqmar", id_prefix=f"aqmar-{file.stem}", sentence_groups=[sentences], meta={"source": "AQMAR", "license": "CC BY-SA 3.0"}, **kwargs
+            file,
+            "aqmar",
+            id_prefix=f"aqmar-{file.stem}",
+            sentence_groups=[sentences],
+            meta={"source": "AQMAR", "license": "CC BY-SA 3.0"},
+            **kwargs,
         )
         found[0].id = f"aqmar-{file.stem}"
         articles.extend(found)

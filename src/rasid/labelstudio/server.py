@@ -55,15 +55,17 @@ class LabelStudioServer:
     """`with LabelStudioServer() as ls: ls.url, ls.token` — a running server, gone afterwards.
 
     `data_dir=None` makes a temporary one and deletes it on stop; a given dir is kept (a
-    second start on it skips the migrations, ~4 s instead of ~30 s).
+    second start on it skips the migrations, ~4 s instead of ~40 s). Token and password are
+    random unless given; they are kept in `<data_dir>/.rasid-credentials` (mode 600) so that
+    a restart on the same dir logs in as the same admin.
     """
 
     venv: Path | None = None
     data_dir: Path | None = None
     port: int | None = None
     username: str = "admin@rasid.local"
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
-    token: str = field(default_factory=lambda: secrets.token_hex(20), repr=False)
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
     start_timeout_s: float = 180.0
     startup_seconds: float | None = field(default=None, init=False)
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
@@ -86,13 +88,12 @@ class LabelStudioServer:
                 f"Label Studio is not installed in {self.venv or default_ls_venv()}: "
                 "python3 -m venv .venv-ls && .venv-ls/bin/pip install label-studio==1.23.2"
             )
-        if len(self.token) != 40 or any(c not in "0123456789abcdef" for c in self.token):
-            raise RasidConfigError("the Label Studio legacy token must be 40 lowercase hex characters")
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="rasid-ls-"))
             self._own_data_dir = True
         self.data_dir = Path(self.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._settle_credentials()
         self.port = self.port or _free_port()
         env = {
             **os.environ,
@@ -128,6 +129,21 @@ class LabelStudioServer:
         self.startup_seconds = time.monotonic() - began
         log.info("Label Studio answered after %.1f s", self.startup_seconds)
         return self
+
+    def _settle_credentials(self) -> None:
+        saved = self.data_dir / ".rasid-credentials"
+        if saved.exists():
+            old_token, old_password = saved.read_text().split("\n")[:2]
+            if self.token not in (None, old_token):
+                raise RasidConfigError(f"{self.data_dir} already has an admin with another token; use a fresh data dir")
+            self.token, self.password = old_token, self.password or old_password
+        self.token = self.token or secrets.token_hex(20)
+        self.password = self.password or secrets.token_urlsafe(16)
+        if len(self.token) != 40 or any(c not in "0123456789abcdef" for c in self.token):
+            raise RasidConfigError("the Label Studio legacy token must be 40 lowercase hex characters")
+        fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{self.token}\n{self.password}\n")
 
     def _wait_healthy(self, began: float) -> None:
         while time.monotonic() - began < self.start_timeout_s:
