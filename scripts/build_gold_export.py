@@ -5,6 +5,7 @@
     python scripts/build_gold_export.py --show ID            # print an article to read
     python scripts/build_gold_export.py --new ID --annotator NAME [--pass 2]   # start a file
     python scripts/build_gold_export.py --check FILE [FILE ...] [--markup]     # check your files
+    python scripts/build_gold_export.py --agreement          # F1 between pass 1 and annotations/pass2/
 
 The build writes data/gold/gold_labelstudio.json and data/gold/{train,dev,test}.jsonl only
 when every file resolves; otherwise it lists every error and exits 1.
@@ -19,6 +20,7 @@ import sys
 from pathlib import Path
 
 from rasid.errors import RasidError
+from rasid.gold.agreement import compare_passes
 from rasid.gold.export import GoldPaths, build_gold, format_counts, load_selection, load_splits, resolve_file
 from rasid.gold.show import format_article, format_resolution, skeleton
 from rasid.schema import load_schema
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--show", metavar="ID", help="print the article ID as stored")
     mode.add_argument("--new", metavar="ID", help="create the annotation file for ID (with --annotator) and print the article")
     mode.add_argument("--list", action="store_true", help="list selected articles, their split and whether annotated")
+    mode.add_argument("--agreement", action="store_true", help="entity and relation F1 between annotations/ and annotations/pass2/")
     parser.add_argument("--annotator", help="your name, for --new")
     parser.add_argument("--pass", dest="pass_", type=int, default=1, choices=(1, 2), help="2 for an independent second pass (goes to annotations/pass2/)")
     parser.add_argument("--split", choices=("train", "dev", "test"), help="with --list: only this split")
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             return _show_or_new(args, paths)
         if args.list:
             return _list(paths, args.split)
+        if args.agreement:
+            return _agreement(paths, schema)
         return _build(paths, schema, args.quiet)
     except RasidError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -102,6 +107,20 @@ def _list(paths: GoldPaths, split: str | None) -> int:
         p2 = " pass2" if (paths.annotations / "pass2" / f"{art_id}.yaml").exists() else ""
         meta = rec["meta"]
         print(f"{art_id:42} {splits.get(art_id, '?'):5} {meta['corpus']}/{meta['conflict']:6} {len(rec['text']):5} chars  {done}{p2}")
+    return 0
+
+
+def _agreement(paths: GoldPaths, schema) -> int:
+    selection, splits = load_selection(paths.selection), load_splits(paths.splits)
+    pairs = []
+    for second in sorted((paths.annotations / "pass2").glob("*.yaml")):
+        first = paths.annotations / second.name
+        if first.exists():
+            pairs.append((resolve_file(first, selection, splits, schema).article, resolve_file(second, selection, splits, schema).article))
+    agreement = compare_passes(pairs, schema)
+    print(f"{agreement.articles} doubly annotated articles: entity F1 {agreement.entity_f1:.3f} "
+          f"({agreement.entity_matches} shared of {agreement.entities_a} / {agreement.entities_b}), relation F1 "
+          f"{agreement.relation_f1:.3f} ({agreement.relation_matches} shared of {agreement.relations_a} / {agreement.relations_b})")
     return 0
 
 

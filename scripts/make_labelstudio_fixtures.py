@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from rasid.articles import Article, Entity, Relation
-from rasid.labelstudio.client import check_project, create_project, export_tasks, relation, span
+from rasid.labelstudio.client import check_project, create_project, export_quick, export_tasks, relation, span
 from rasid.labelstudio.convert import articles_to_tasks
 from rasid.labelstudio.server import LabelStudioServer
 from rasid.schema import load_schema
@@ -226,10 +226,11 @@ def build(out: Path) -> None:
         annotate(t1, ARTICLES[0]["text"], T1_LATER)  # the second, complete pass wins
 
         out.mkdir(parents=True, exist_ok=True)
-        (out / "export.json").write_bytes(export_tasks(ls, project_id, "JSON"))
-        (out / "export-min.json").write_bytes(export_tasks(ls, project_id, "JSON_MIN"))
+        (out / "export.json").write_bytes(export_tasks(ls, project_id))
+        (out / "export-quick.json").write_bytes(export_quick(ls, project_id, "JSON"))
+        (out / "export-min.json").write_bytes(export_quick(ls, project_id, "JSON_MIN"))
         (out / "project-config.xml").write_text(ls.projects.get(id=project_id).label_config, encoding="utf-8")
-    log.info("wrote %s/export.json, export-min.json, project-config.xml", out)
+    log.info("wrote %s/export.json, export-quick.json, export-min.json, project-config.xml", out)
 
 
 def main() -> None:

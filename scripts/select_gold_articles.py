@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="do not write; fail if the committed files differ")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if hasattr(signal, "SIGPIPE"):  # `| head` should end quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         summary = run_selection(args.corpora, args.out, args.excluded, SelectionConfig(), check_only=args.check)
     except RasidError as exc:

@@ -260,3 +260,33 @@ def test_build_refuses_to_write_when_a_file_fails(tmp_path):
     result = build_gold(GoldPaths(root), SCHEMA)
     assert len(result.errors) == 1 and "entity e1" in result.errors[0] and art_id in result.errors[0]
     assert not (root / "gold_labelstudio.json").exists()
+
+
+def test_export_reads_back_through_the_project_labelstudio_converter(tmp_path):
+    convert = pytest.importorskip("rasid.labelstudio.convert")
+    root = tmp_path / "gold"
+    root.mkdir()
+    for name in ("selection.jsonl", "splits.yaml"):
+        shutil.copy(GOLD / name, root / name)
+    shutil.copytree(GOLD / "annotations", root / "annotations")
+    paths = GoldPaths(root)
+    result = build_gold(paths, SCHEMA)
+    back = {a.id: a for a in convert.export_to_articles(convert.read_export(paths.export), SCHEMA, source_path=paths.export)}
+    assert set(back) == {a.id for a in result.articles}
+    for art in result.articles:
+        other = back[art.id]
+        assert sorted((e.start, e.end, e.label) for e in other.entities) == sorted((e.start, e.end, e.label) for e in art.entities)
+        span, span_back = ({e.id: (e.start, e.end) for e in a.entities} for a in (art, other))
+        assert sorted((span_back[r.head], r.label, span_back[r.tail]) for r in other.relations) == sorted(
+            (span[r.head], r.label, span[r.tail]) for r in art.relations)
+
+
+def test_agreement_counts_exact_spans_and_symmetric_relations():
+    from rasid.gold.agreement import compare_passes
+
+    ents = [("e1", "قوات الأسد", "ARMED_GROUP"), ("e2", "لجيش السوري", "ARMED_GROUP")]
+    a = resolve(ents, relations=[("e1", "FIGHTS", "e2")]).article
+    b = resolve(ents + [("e3", "حمص", "LOC", 1)], relations=[("e2", "FIGHTS", "e1")], ignore=[("حمص",)]).article
+    agreement = compare_passes([(a, b)], SCHEMA)
+    assert agreement.entity_matches == 2 and agreement.entity_f1 == pytest.approx(0.8)
+    assert agreement.relation_f1 == 1.0

@@ -63,12 +63,13 @@ class TorchPredictor(Predictor):
             self.rel_tokenizer = AutoTokenizer.from_pretrained(rel_dir)
 
     def predict(self, articles: list[Article]) -> list[Article]:
-        from rasid.relations.pipeline import predict_relations
+        from rasid.relations.pipeline import predict_relations, torch_pair_logits
 
         ents = self.tagger.tag([a.text for a in articles])
         out = [Article(a.id, a.text, e, [], a.meta) for a, e in zip(articles, ents)]
         if self.rel_model is not None:
-            rels = predict_relations(self.rel_model, out, self.schema, self.rel_tokenizer, self.cfg.relations, self.cfg.model.normalize)
+            rels = predict_relations(torch_pair_logits(self.rel_model), out, self.schema, self.rel_tokenizer, self.cfg.relations,
+                                     self.cfg.model.normalize, self.rel_tokenizer.pad_token_id or 0)
             for art, r in zip(out, rels):
                 art.relations = r
         return out

@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,7 +178,8 @@ def fit(
         model.train()
         batches = accelerator.skip_first_batches(loader, progress["step_in_epoch"]) if progress["step_in_epoch"] else loader
         bar = tqdm(batches, desc=f"{stage} epoch {epoch + 1}/{epochs}", disable=not accelerator.is_local_main_process,
-                   initial=progress["step_in_epoch"], total=steps_per_epoch, leave=False)
+                   initial=progress["step_in_epoch"], total=steps_per_epoch, leave=False,
+                   mininterval=1.0 if sys.stderr.isatty() else 30.0)
         t0 = time.perf_counter()
         running = 0.0
         for batch in bar:
@@ -191,7 +193,8 @@ def fit(
             progress["step"] += 1
             progress["step_in_epoch"] += 1
             progress["tokens"] += int(batch["attention_mask"].sum())
-            running = 0.9 * running + 0.1 * float(loss) if running else float(loss)
+            value = float(loss.detach())
+            running = 0.9 * running + 0.1 * value if running else value
             bar.set_postfix(loss=f"{running:.4f}")
             if progress["step"] % cfg.checkpoint_every == 0 and accelerator.is_main_process:
                 progress["seconds"] += time.perf_counter() - t0

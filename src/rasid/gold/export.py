@@ -125,6 +125,9 @@ def resolve_all(paths: GoldPaths, schema: Schema) -> BuildResult:
         if res.annotation.pass_ != 1:
             result.errors.append(f"{path}: gold files are pass 1 (second passes go in {paths.annotations / 'pass2'})")
             continue
+        if not res.article.entities:
+            result.errors.append(f"{path}: no entities (an unfinished file? every selected article names places or actors)")
+            continue
         result.articles.append(res.article)
         if res.warnings:
             result.warnings[str(path)] = res.warnings
@@ -180,6 +183,8 @@ def build_gold(paths: GoldPaths, schema: Schema, write: bool = True) -> BuildRes
         handle.write("\n")
     for split in SPLITS:
         write_articles(paths.split_file(split), [a for a in result.articles if result.split_of.get(a.id) == split])
+    for path in [paths.export, *(paths.split_file(s) for s in SPLITS)]:
+        path.chmod(0o644)  # atomic_write's temp files are private; data files are for everyone
     return result
 
 

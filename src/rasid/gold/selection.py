@@ -318,6 +318,8 @@ def run_selection(corpora_dir, out_dir, excluded_path, config: SelectionConfig, 
             handle.write(sel_text)
         with atomic_write(splits_path) as handle:
             handle.write(splits_text)
+        for path in (sel_path, splits_path):
+            path.chmod(0o644)  # atomic_write's temp files are private; data files are for everyone
     return summarize_selection(records, splits, len(articles), len(candidates))
 
 

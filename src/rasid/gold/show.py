@@ -31,7 +31,7 @@ def skeleton(article_id: str, annotator: str, pass_: int = 1) -> str:
         "# [eid, \"mention exactly as in the text\", LABEL, optional: N | \"left context\" | \"!\"]\n"
         "# labels: LOC ARMED_GROUP OFFICIAL AGENCY\n"
         "entities:\n"
-        "  - [e1, \"\", LOC]\n"
+        "  # - [e1, \"حمص\", LOC]\n"
         "# [head_eid, RELATION, tail_eid]\n"
         "# CONTROLS WITHDREW_FROM ATTACKED FIGHTS ALLIED_WITH MEMBER_OF PART_OF LOCATED_IN BASED_IN\n"
         "relations: []\n"
@@ -61,6 +61,8 @@ def format_resolution(res: Resolution, show_markup: bool = False) -> str:
     art = res.article
     ents = art.entity_by_id()
     lines = [f"{res.annotation.path}: {len(art.entities)} entities, {len(art.relations)} relations, {len(res.warnings)} warnings"]
+    if not art.entities:
+        lines.append("  (no entities yet: the build refuses an empty file)")
     for e in art.entities:
         lines.append(f"  {e.id:>5} {e.label:<12} @{res.occurrence_of[e.id]:<2} {e.start:>5}-{e.end:<5} {_context(art.text, e.start, e.end)}")
     if art.relations:

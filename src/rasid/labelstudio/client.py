@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,7 +20,7 @@ from rasid.labelstudio.config import LABELS_NAME, TEXT_NAME, config_differences,
 from rasid.labelstudio.convert import articles_to_tasks
 from rasid.schema import Schema
 
-__all__ = ["connect", "create_project", "check_project", "import_articles", "export_tasks", "export_json", "span", "relation"]
+__all__ = ["connect", "create_project", "check_project", "import_articles", "export_tasks", "export_quick", "export_json", "span", "relation"]
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,36 @@ def import_articles(
     return list(response.task_ids or [])
 
 
-def export_tasks(ls, project_id: int, export_type: str = "JSON") -> bytes:
-    """The project's export as the server wrote it (every task, annotated or not)."""
-    chunks = ls.projects.exports.download_sync(project_id, export_type=export_type, download_all_tasks=True)
-    return b"".join(chunks) if not isinstance(chunks, bytes) else chunks
+def export_tasks(ls, project_id: int, *, timeout_s: float = 120.0) -> bytes:
+    """The project's full JSON export as the server wrote it: every task, cancelled annotations
+    and whole predictions included (the quick export endpoint gives prediction ids only)."""
+    from label_studio_sdk import LseAnnotationFilterOptionsRequest, SerializationOptionRequest, SerializationOptionsRequest
+
+    snapshot = ls.projects.exports.create(
+        project_id,
+        title="rasid export",
+        serialization_options=SerializationOptionsRequest(predictions=SerializationOptionRequest(only_id=False)),
+        annotation_filter_options=LseAnnotationFilterOptionsRequest(usual=True, ground_truth=True, skipped=True),
+    )
+    deadline = time.monotonic() + timeout_s
+    while (status := ls.projects.exports.get(project_id, snapshot.id).status) != "completed":
+        if status == "failed" or time.monotonic() > deadline:
+            raise RasidConfigError(f"Label Studio export {snapshot.id} of project {project_id} ended as {status!r}")
+        time.sleep(0.5)
+    return _join(ls.projects.exports.download(project_id, snapshot.id, export_type="JSON"))
+
+
+def export_quick(ls, project_id: int, export_type: str = "JSON") -> bytes:
+    """The export the UI's Export button gives (predictions as ids), in any format (JSON, JSON_MIN, ...)."""
+    return _join(ls.projects.exports.download_sync(project_id, export_type=export_type, download_all_tasks=True))
+
+
+def _join(chunks) -> bytes:
+    return chunks if isinstance(chunks, bytes) else b"".join(chunks)
 
 
 def export_json(ls, project_id: int) -> list[dict]:
-    return json.loads(export_tasks(ls, project_id, "JSON"))
+    return json.loads(export_tasks(ls, project_id))
 
 
 def span(text: str, needle: str, label: str, *, occurrence: int = 1, region_id: str | None = None, score: float | None = None) -> dict:

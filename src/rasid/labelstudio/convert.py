@@ -53,7 +53,18 @@ def read_export(path: str | Path) -> list[dict]:
         tasks = [tasks]  # a single task saved on its own
     if not isinstance(tasks, list):
         raise RasidDataError(f"expected a list of Label Studio tasks, got {type(tasks).__name__}", path=str(path))
-    return [_from_json_min(row, path, i) if _is_json_min(row) else row for i, row in enumerate(tasks)]
+    if tasks and all(_is_json_min(row) for row in tasks):
+        return _group_json_min([_from_json_min(row, path, i) for i, row in enumerate(tasks)])
+    return tasks
+
+
+def _group_json_min(rows: list[dict]) -> list[dict]:
+    """JSON-MIN has one row per annotation; put a task's rows back together."""
+    by_task: dict[Any, dict] = {}
+    for row in rows:
+        task = by_task.setdefault(row["id"], {**row, "annotations": []})
+        task["annotations"].extend(row["annotations"])
+    return list(by_task.values())
 
 
 def _is_json_min(row: Any) -> bool:
@@ -61,7 +72,8 @@ def _is_json_min(row: Any) -> bool:
 
 
 def _from_json_min(row: dict, path: Path, index: int) -> dict:
-    """A JSON-MIN row as a task. JSON-MIN writes the task id over any `id` in the data."""
+    """A JSON-MIN row as a task. JSON-MIN writes the task id over any `id` in the data, so
+    articles from it are named `ls-<task id>`."""
     spans = row.get(LABELS_NAME) or []
     if not isinstance(spans, list):
         raise RasidDataError(f"JSON-MIN field '{LABELS_NAME}' should be a list of spans", path=str(path), record=f"task {row.get('id', f'#{index}')}")
@@ -79,7 +91,8 @@ def _from_json_min(row: dict, path: Path, index: int) -> dict:
         "result": result,
     }
     data = {k: v for k, v in row.items() if k not in reserved}
-    return {"id": row.get("id"), "data": data, "annotations": [annotation] if spans or "annotation_id" in row else []}
+    has_annotation = bool(spans) or row.get("annotation_id") is not None
+    return {"id": row.get("id"), "data": data, "annotations": [annotation] if has_annotation else []}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +216,9 @@ def _order_key(item: dict, *time_fields: str) -> tuple:
 def _choose(task: dict, selection: Selection) -> tuple[str, dict] | None:
     """The annotation (or prediction) that stands for this task, or None."""
     if selection == "prediction":
-        predictions = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
+        if any(not isinstance(p, dict) for p in task.get("predictions") or []):
+            raise RasidDataError("predictions are exported as ids only; export with full predictions (rasid.labelstudio.client.export_tasks)")
+        predictions = task.get("predictions") or []
         return ("prediction", max(predictions, key=lambda p: _order_key(p, "updated_at", "created_at"))) if predictions else None
     done = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
     if isinstance(selection, int) and not isinstance(selection, bool):
@@ -370,6 +385,8 @@ def articles_to_tasks(
         result = _article_result(article, schema)
         if as_predictions:
             prediction: dict[str, Any] = {"model_version": model_version or ids.get("model_version") or "rasid", "result": result}
+            if ids.get("prediction_id") is not None:
+                prediction["id"] = ids["prediction_id"]
             scores = [e.score for e in article.entities if e.score is not None]
             if scores:
                 prediction["score"] = round(sum(scores) / len(scores), 4)

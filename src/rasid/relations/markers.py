@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rasid.articles import Entity
+from rasid.ner.alignment import backend_tokenizer
 from rasid.text import normalize_for_model
 
 __all__ = ["MarkedWindow", "type_word", "mark_window", "window_ranges"]
@@ -54,14 +55,15 @@ def mark_window(text: str, entities: list[Entity], indices: list[int], char_rang
         add(" @ ")
         pos = e.end
     add(plain(text[pos:hi]))
-    enc = tokenizer("".join(parts), return_offsets_mapping=True, return_special_tokens_mask=True)
+    # the `tokenizers` object, not the transformers wrapper: the ONNX server has only the former
+    enc = backend_tokenizer(tokenizer).encode("".join(parts))
     marker_pos = {}
     for k, c in marker_chars.items():
-        for t, ((s, e), special) in enumerate(zip(enc["offset_mapping"], enc["special_tokens_mask"])):
-            if not special and s <= c < e or (not special and s > c):
+        for t, ((s, e), special) in enumerate(zip(enc.offsets, enc.special_tokens_mask)):
+            if not special and (s <= c < e or s > c):
                 marker_pos[k] = t
                 break
-    return MarkedWindow(list(enc["input_ids"]), marker_pos, char_range)
+    return MarkedWindow(list(enc.ids), marker_pos, char_range)
 
 
 def window_ranges(text: str, sentence_starts: list[int], max_chars: int) -> list[tuple[int, int]]:

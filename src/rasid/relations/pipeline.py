@@ -6,18 +6,19 @@ import logging
 import random
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
-import torch
+import numpy as np
 
 from rasid.articles import Article, Relation
 from rasid.relations.candidates import Candidate, candidate_pairs, canonical_relations, gold_labels, sentence_starts
 from rasid.relations.markers import mark_window, window_ranges
-from rasid.relations.model import RelationClassifier
+from rasid.ner.tagger import softmax
 from rasid.schema import Schema
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WindowPairs", "article_windows", "training_examples", "collate_pairs", "predict_relations"]
+__all__ = ["WindowPairs", "article_windows", "training_examples", "collate_pairs", "pad_windows", "predict_relations", "torch_pair_logits"]
 
 CHARS_PER_PIECE = 2  # first guess of the character budget of a window; halved until it fits
 
@@ -29,31 +30,65 @@ class WindowPairs:
     candidates: list[Candidate]
 
 
+def _word_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
+    """Widen [lo, hi) to whole words so no marker lands inside one."""
+    while lo > 0 and not text[lo - 1].isspace():
+        lo -= 1
+    while hi < len(text) and not text[hi].isspace():
+        hi += 1
+    return lo, hi
+
+
 def article_windows(article: Article, candidates: list[Candidate], tokenizer, max_length: int, normalize: bool) -> list[WindowPairs]:
-    """Group the candidates of one article into as few encoder windows as fit `max_length`."""
+    """Group the candidates of one article into few encoder windows that fit `max_length`.
+
+    First sentence groups (most pairs sit inside one); then, for pairs that straddle groups or
+    whose group was too long, windows around the pairs themselves, merged while they fit.
+    """
     if not candidates:
         return []
     text, ents = article.text, article.entities
-    starts = sentence_starts(text)
-    budget = max(64, max_length * CHARS_PER_PIECE)
     pending = list(candidates)
     out: list[WindowPairs] = []
-    while pending and budget >= 16:
-        for lo, hi in window_ranges(text, starts, budget):
-            inside = [c for c in pending if min(ents[c.head].start, ents[c.tail].start) >= lo and max(ents[c.head].end, ents[c.tail].end) <= hi]
-            if not inside:
-                continue
-            members = [k for k, e in enumerate(ents) if e.start >= lo and e.end <= hi]
-            win = mark_window(text, ents, members, (lo, hi), tokenizer, normalize)
-            if len(win.input_ids) > max_length:
-                continue  # retried below with a smaller budget
-            placed = [c for c in inside if c.head in win.marker_pos and c.tail in win.marker_pos]
-            out.append(WindowPairs(win.input_ids, [(win.marker_pos[c.head], win.marker_pos[c.tail]) for c in placed], placed))
-            done = set(placed)
+
+    def try_window(lo: int, hi: int, pairs: list[Candidate]) -> WindowPairs | None:
+        members = [k for k, e in enumerate(ents) if e.start >= lo and e.end <= hi]
+        win = mark_window(text, ents, members, (lo, hi), tokenizer, normalize)
+        if len(win.input_ids) > max_length:
+            return None
+        placed = [c for c in pairs if c.head in win.marker_pos and c.tail in win.marker_pos]
+        return WindowPairs(win.input_ids, [(win.marker_pos[c.head], win.marker_pos[c.tail]) for c in placed], placed)
+
+    def span(c: Candidate) -> tuple[int, int]:
+        return min(ents[c.head].start, ents[c.tail].start), max(ents[c.head].end, ents[c.tail].end)
+
+    for lo, hi in window_ranges(text, sentence_starts(text), max(64, max_length * CHARS_PER_PIECE)):
+        inside = [c for c in pending if span(c)[0] >= lo and span(c)[1] <= hi]
+        win = try_window(lo, hi, inside) if inside else None
+        if win and win.candidates:
+            out.append(win)
+            done = set(win.candidates)
             pending = [c for c in pending if c not in done]
-        budget //= 2
-    if pending:
-        log.warning("article %s: %d candidate pairs fit no window of %d pieces and were skipped", article.id, len(pending), max_length)
+
+    pending.sort(key=span)
+    while pending:
+        group = [pending[0]]
+        lo, hi = _word_bounds(text, *span(pending[0]))
+        best = try_window(lo, hi, group)
+        if best is None:
+            log.warning("article %s: a candidate pair spans more than %d pieces and was skipped", article.id, max_length)
+            pending.pop(0)
+            continue
+        for c in pending[1:]:
+            nlo, nhi = _word_bounds(text, min(lo, span(c)[0]), max(hi, span(c)[1]))
+            trial = try_window(nlo, nhi, group + [c])
+            if trial is None:
+                break
+            group.append(c)
+            lo, hi, best = nlo, nhi, trial
+        out.append(best)
+        done = set(best.candidates) | {group[0]}
+        pending = [c for c in pending if c not in done]
     return out
 
 
@@ -79,36 +114,55 @@ def training_examples(articles: list[Article], schema: Schema, tokenizer, cfg, n
     return examples, counts
 
 
+def pad_windows(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
 def collate_pairs(batch: list[dict], pad_id: int) -> dict:
-    width = max(len(ex["input_ids"]) for ex in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    pairs, labels = [], []
-    for b, ex in enumerate(batch):
-        ids[b, : len(ex["input_ids"])] = torch.tensor(ex["input_ids"])
-        mask[b, : len(ex["input_ids"])] = 1
-        pairs.extend((b, h, t) for h, t in ex["pairs"])
-        labels.extend(ex.get("labels", []))
-    out = {"input_ids": ids, "attention_mask": mask, "pairs": torch.tensor(pairs, dtype=torch.long).reshape(-1, 3)}
+    import torch
+
+    ids, mask = pad_windows([ex["input_ids"] for ex in batch], pad_id)
+    pairs = [(b, h, t) for b, ex in enumerate(batch) for h, t in ex["pairs"]]
+    labels = [lab for ex in batch for lab in ex.get("labels", [])]
+    out = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
+           "pairs": torch.tensor(pairs, dtype=torch.long).reshape(-1, 3)}
     if labels:
         out["labels"] = torch.tensor(labels, dtype=torch.long)
     return out
 
 
-def _allowed_mask(article: Article, cands: list[Candidate], schema: Schema) -> torch.Tensor:
+def _allowed_mask(article: Article, cands: list[Candidate], schema: Schema) -> np.ndarray:
     ents = article.entities
     rows = []
     for c in cands:
         h, t = ents[c.head].label, ents[c.tail].label
         rows.append([schema.relation_allowed(lab, h, t) for lab in schema.relation_labels] + [True])
-    return torch.tensor(rows, dtype=torch.bool)
+    return np.array(rows, dtype=bool)
 
 
-@torch.inference_mode()
-def predict_relations(model: RelationClassifier, articles: list[Article], schema: Schema, tokenizer, cfg, normalize: bool, batch_size: int = 8) -> list[list[Relation]]:
-    """Relations for each article from its (gold or predicted) entities."""
-    model.eval()
-    pad_id = tokenizer.pad_token_id or 0
+PairLogitsFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def torch_pair_logits(model) -> PairLogitsFn:
+    import torch
+
+    @torch.inference_mode()
+    def run(input_ids: np.ndarray, attention_mask: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        model.eval()
+        return model.pair_logits(torch.from_numpy(input_ids), torch.from_numpy(attention_mask), torch.from_numpy(pairs)).float().numpy()
+
+    return run
+
+
+def predict_relations(logits_fn: PairLogitsFn, articles: list[Article], schema: Schema, tokenizer, cfg, normalize: bool,
+                      pad_id: int, batch_size: int = 8) -> list[list[Relation]]:
+    """Relations for each article from its (gold or predicted) entities, with any backend."""
     results: list[list[Relation]] = []
     for art in articles:
         cands = candidate_pairs(art, schema, cfg.max_distance, cfg.sentence_window)
@@ -116,13 +170,14 @@ def predict_relations(model: RelationClassifier, articles: list[Article], schema
         scored = []
         for i in range(0, len(windows), batch_size):
             chunk = windows[i : i + batch_size]
-            batch = collate_pairs([{"input_ids": w.input_ids, "pairs": w.pairs} for w in chunk], pad_id)
-            probs = model.pair_logits(**batch).softmax(-1)
+            ids, mask = pad_windows([w.input_ids for w in chunk], pad_id)
+            pairs = np.array([(b, h, t) for b, w in enumerate(chunk) for h, t in w.pairs], dtype=np.int64).reshape(-1, 3)
             flat = [c for w in chunk for c in w.candidates]
-            probs = probs.masked_fill(~_allowed_mask(art, flat, schema), 0.0)
+            probs = softmax(np.asarray(logits_fn(ids, mask, pairs), dtype=np.float32))
+            probs = np.where(_allowed_mask(art, flat, schema), probs, 0.0)
             for c, p in zip(flat, probs):
                 best = int(p[:-1].argmax())
-                if float(p[best]) >= cfg.threshold and float(p[best]) > float(p[-1]):
+                if p[best] >= cfg.threshold and p[best] > p[-1]:
                     scored.append((c, schema.relation_labels[best], float(p[best])))
         results.append(canonical_relations(art.entities, scored, schema))
     return results

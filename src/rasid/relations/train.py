@@ -13,7 +13,7 @@ from rasid.config import RunConfig
 from rasid.evaluation import score_articles
 from rasid.io import atomic_dir
 from rasid.relations.model import RelationClassifier
-from rasid.relations.pipeline import collate_pairs, predict_relations, training_examples
+from rasid.relations.pipeline import collate_pairs, predict_relations, torch_pair_logits, training_examples
 from rasid.schema import Schema
 from rasid.training import FitResult, fit
 
@@ -24,7 +24,7 @@ RELATIONS_DIR = "relations"
 
 def relation_dev_f1(model, dev: list[Article], schema: Schema, tokenizer, cfg: RunConfig) -> float:
     """Strict relation F1 on dev with gold entities: the classifier alone, not the NER errors."""
-    rels = predict_relations(model, dev, schema, tokenizer, cfg.relations, cfg.model.normalize)
+    rels = predict_relations(torch_pair_logits(model), dev, schema, tokenizer, cfg.relations, cfg.model.normalize, tokenizer.pad_token_id or 0)
     pred = [Article(a.id, a.text, a.entities, r, a.meta) for a, r in zip(dev, rels)]
     return score_articles(dev, pred, schema)["relations"]["micro"]["f1"]
 
