@@ -161,6 +161,7 @@ def test_keep_unannotated_and_choose_by_user(tasks, schema, articles):
     assert [a.id for a in kept][-1] == T5 and kept[-1].entities == [] and kept[-1].meta["title"]
     by_user = export_to_articles(tasks, schema, annotation=1)
     assert dicts(by_user) == dicts(articles.values())
+    assert dicts(export_to_articles(tasks, schema, annotation="1")) == dicts(articles.values())  # as typed on a command line
     assert export_to_articles(tasks, schema, annotation=99) == []
     with pytest.raises(RasidDataError, match="unknown annotation choice"):
         export_to_articles(tasks, schema, annotation="best")
@@ -169,7 +170,7 @@ def test_keep_unannotated_and_choose_by_user(tasks, schema, articles):
 def test_quick_export_gives_the_same_articles_but_no_predictions(schema, articles):
     quick = read_export(FIXTURES / "export-quick.json")
     assert dicts(export_to_articles(quick, schema)) == dicts(articles.values())
-    with pytest.raises(RasidDataError, match=r"export-quick\.json, task 4: predictions are exported as ids only"):
+    with pytest.raises(RasidDataError, match=rf"export-quick\.json, task 4 \(article {T4}\): predictions are exported as ids only"):
         export_to_articles(quick, schema, annotation="prediction", source_path=FIXTURES / "export-quick.json")
 
 
@@ -297,6 +298,12 @@ def test_each_problem_raises_naming_file_and_task(tasks, schema, edit, message):
         export_to_articles(_broken(tasks, edit), schema, source_path="data/raw/export.json")
     assert str(caught.value).startswith("data/raw/export.json, task 1")
     assert message in str(caught.value)
+
+
+def test_a_task_imported_twice_is_refused(tasks, schema):
+    twice = [tasks[0], {**copy.deepcopy(tasks[0]), "id": 77}]
+    with pytest.raises(RasidDataError, match=f"task 77 \\(article {T1}\\): article id '{T1}' is also used by task 1"):
+        export_to_articles(twice, schema)
 
 
 def test_reverse_refuses_articles_it_cannot_represent(schema, articles):

@@ -21,7 +21,7 @@ from typing import Any
 from rasid.articles import Article, Entity, Relation
 from rasid.errors import RasidDataError
 from rasid.labelstudio.config import LABELS_NAME, TEXT_NAME
-from rasid.schema import Schema
+from rasid.schema import Schema, load_schema
 
 __all__ = ["export_to_articles", "articles_to_tasks", "read_export", "META_KEY", "Selection"]
 
@@ -101,7 +101,7 @@ def _from_json_min(row: dict, path: Path, index: int) -> dict:
 
 def export_to_articles(
     tasks: list[dict],
-    schema: Schema,
+    schema: Schema | None = None,
     *,
     annotation: Selection = "latest",
     source_path: str | Path | None = None,
@@ -110,30 +110,45 @@ def export_to_articles(
     """Convert exported tasks to articles, one per task that has a usable annotation.
 
     `annotation`: "latest" (default: the most recently updated completed annotation), "first",
-    a Label Studio user id (that annotator's latest), or "prediction" (the latest prediction,
+    a Label Studio user id, int or digits (that annotator's latest), or "prediction" (the latest prediction,
     scores kept). Cancelled (skipped) annotations never count. Tasks without a usable one are
     skipped with a logged count, or kept with no entities when `keep_unannotated`.
     Every inconsistency raises RasidDataError naming `source_path` and the task.
+    `schema=None` means the project's default schema (configs/schema.yaml).
     """
+    schema = schema or load_schema()
+    if isinstance(annotation, str) and annotation.isdigit():
+        annotation = int(annotation)  # a user id as typed on the command line
     where_file = str(source_path) if source_path else None
     if annotation not in ("latest", "first", "prediction") and (not isinstance(annotation, int) or isinstance(annotation, bool)):
         raise RasidDataError(f"unknown annotation choice {annotation!r}: use 'latest', 'first', 'prediction' or a user id")
     if not isinstance(tasks, list):
         raise RasidDataError(f"expected a list of Label Studio tasks, got {type(tasks).__name__}", path=where_file)
-    articles, skipped = [], 0
+    articles, skipped, seen = [], 0, {}
     for index, task in enumerate(tasks):
-        record = f"task {task.get('id', f'#{index}')}" if isinstance(task, dict) else f"task #{index}"
+        record = _task_name(task, index)
         try:
             article = _task_to_article(task, schema, annotation, keep_unannotated)
         except RasidDataError as exc:
             raise RasidDataError(exc.detail, path=where_file, record=record + (f", {exc.record}" if exc.record else "")) from None
         if article is None:
             skipped += 1
-        else:
-            articles.append(article)
+            continue
+        if article.id in seen:
+            raise RasidDataError(f"article id {article.id!r} is also used by {seen[article.id]} (imported twice?)", path=where_file, record=record)
+        seen[article.id] = record
+        articles.append(article)
     if skipped:
         log.info("%s: skipped %d of %d tasks with no usable %s", where_file or "export", skipped, len(tasks), _describe(annotation))
     return articles
+
+
+def _task_name(task: Any, index: int) -> str:
+    if not isinstance(task, dict):
+        return f"task #{index}"
+    name = f"task {task['id']}" if task.get("id") is not None else f"task #{index}"
+    data_id = task.get("data", {}).get("id") if isinstance(task.get("data"), dict) else None
+    return f"{name} (article {data_id})" if data_id is not None else name
 
 
 def _describe(selection: Selection) -> str:
@@ -161,6 +176,8 @@ def _task_to_article(task: Any, schema: Schema, selection: Selection, keep_unann
         return None
     task_id = task.get("id")
     article_id = data.get("id")
+    if article_id is None and task_id is None:
+        raise RasidDataError("task has neither a data 'id' nor a Label Studio id to name the article by")
     article_id = str(article_id) if article_id is not None else f"ls-{task_id}"
 
     meta = {k: v for k, v in data.items() if k not in (TEXT_NAME, "id")}
@@ -354,7 +371,7 @@ def _orient(source: Entity, target: Entity, label: str, direction: Any, schema: 
 
 def articles_to_tasks(
     articles: Iterable[Article],
-    schema: Schema,
+    schema: Schema | None = None,
     *,
     as_predictions: bool = False,
     model_version: str | None = None,
@@ -365,6 +382,7 @@ def articles_to_tasks(
     a task-level `score` = mean entity score, and per-region scores) so a project shows them as
     pre-annotations; otherwise in `annotations`, carrying the Label Studio ids kept in meta.
     """
+    schema = schema or load_schema()
     known_entities, known_relations = set(schema.entity_labels), set(schema.relation_labels)
     tasks = []
     for article in articles:

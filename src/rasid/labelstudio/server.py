@@ -179,9 +179,9 @@ class LabelStudioServer:
 
     def client(self):
         """A label-studio-sdk 2.x client for this server (the SDK lives in the training env)."""
-        from label_studio_sdk import LabelStudio
+        from rasid.labelstudio.client import connect
 
-        return LabelStudio(base_url=self.url, api_key=self.token)
+        return connect(self.url, self.token)
 
     def __enter__(self) -> LabelStudioServer:
         return self.start()
