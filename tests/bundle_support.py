@@ -34,7 +34,7 @@ TEMPLATES = [
 ]
 
 
-def _render(template: str, rng: random.Random, offset: int) -> tuple[str, list[dict], tuple | None]:
+def _render(template: str, rng: random.Random, offset: int) -> tuple[str, list[tuple[str, dict]]]:
     fills = {"a": rng.choice(GROUPS), "l": rng.choice(PLACES), "o": rng.choice(OFFICIALS), "g": rng.choice(AGENCIES)}
     fills["b"] = rng.choice([g for g in GROUPS if g != fills["a"]])
     labels = {"a": "ARMED_GROUP", "b": "ARMED_GROUP", "l": "LOC", "o": "OFFICIAL", "g": "AGENCY"}
@@ -50,7 +50,7 @@ def _render(template: str, rng: random.Random, offset: int) -> tuple[str, list[d
         out += fills[key]
         ents[key] = {"start": start, "end": start + len(fills[key]), "label": labels[key], "text": fills[key]}
         pos = brace + 3
-    return out, list(ents.items()), None
+    return out, list(ents.items())
 
 
 def synthetic_articles(n: int, seed: int) -> list[dict]:
@@ -62,7 +62,7 @@ def synthetic_articles(n: int, seed: int) -> list[dict]:
             template, rel = rng.choice(TEMPLATES)
             if text:
                 text += "\n"
-            sentence, ents, _ = _render(template, rng, len(text))
+            sentence, ents = _render(template, rng, len(text))
             ids = {}
             for key, e in ents:
                 e = {"id": f"e{len(entities) + 1}", **e}
@@ -106,7 +106,8 @@ def tiny_run(base: Path) -> dict[str, Path]:
         test = write_jsonl(data / "test.jsonl", synthetic_articles(16, seed=3))
         run = base / "run"
         proc = rasid_cli("train", "--config", "configs/tiny.yaml", "--output", str(run), "--data.train", str(train),
-                         "--data.dev", str(dev), "--data.test", str(test), "--training.epochs", "3", "--relations.epochs", "3")
+                         "--data.dev", str(dev), "--data.test", str(test), "--training.epochs", "10", "--training.lr", "0.005",
+                         "--training.patience", "20", "--relations.epochs", "4", "--relations.lr", "0.003")
         assert proc.returncode == 0, proc.stderr[-3000:]
         _CACHE.update(run=run, train=train, dev=dev, test=test)
     return dict(_CACHE)

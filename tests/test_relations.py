@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from rasid.articles import Article, Entity, Relation
+from rasid.config import RelationConfig
 from rasid.relations.candidates import Candidate, candidate_pairs, canonical_relations, gold_labels
 from rasid.relations.markers import mark_window, window_ranges
 from rasid.relations.pipeline import article_windows, collate_pairs, training_examples
-from rasid.config import RelationConfig
 
 TEXT = "قصفت قوات التحالف مواقع الحوثيين في صنعاء.\nوقال المتحدث أحمد عسيري إن المقاومة الشعبية سيطرت على عدن."
 
@@ -31,9 +31,8 @@ def article():
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from transformers import PreTrainedTokenizerFast
-
     import semantra_multilingual
+    from transformers import PreTrainedTokenizerFast
 
     path = Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"
     return PreTrainedTokenizerFast(tokenizer_file=str(path), bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",

@@ -7,9 +7,9 @@ Offsets are Python string indices (code points) into the original `text`, end ex
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from rasid.errors import RasidDataError
 from rasid.io import atomic_write

@@ -115,14 +115,25 @@ def _read_yaml(path: Path, seen: tuple = ()) -> dict:
 
 def _coerce(value: str, current: Any, key: str) -> Any:
     parsed = yaml.safe_load(value)
-    if current is None or parsed is None:
+    if parsed is None:
+        return None
+    if current is None:
+        if isinstance(parsed, str):
+            try:
+                return float(parsed)  # an unset number (head_lr: null) given as 1e-3
+            except ValueError:
+                return parsed
         return parsed
     if isinstance(current, bool):
         if not isinstance(parsed, bool):
             raise RasidConfigError(f"--{key} expects true or false, got {value!r}")
         return parsed
-    if isinstance(current, (int, float)) and isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
-        return type(current)(parsed) if isinstance(current, float) or float(parsed).is_integer() else parsed
+    if isinstance(current, (int, float)):
+        try:
+            number = float(value)  # YAML reads 1e-3 (no dot) as a string
+        except ValueError:
+            raise RasidConfigError(f"--{key} expects a number, got {value!r}") from None
+        return int(number) if isinstance(current, int) and number.is_integer() else number
     if isinstance(current, list) and not isinstance(parsed, list):
         return [parsed]
     if isinstance(current, str):

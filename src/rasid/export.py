@@ -237,11 +237,13 @@ def _data_sources(cfg) -> dict:
     from rasid.data import iter_articles
 
     out = {}
-    for path in [cfg.data.train, *cfg.data.extra_train]:
+    for path, limit in [(cfg.data.train, cfg.data.max_train_articles), *((p, None) for p in cfg.data.extra_train)]:
         p = _resolve(path)
         counts: Counter = Counter()
         try:
-            for art in iter_articles(p):
+            for i, art in enumerate(iter_articles(p)):
+                if limit and i >= limit:
+                    break
                 meta = art.meta or {}
                 counts[(str(meta.get("source", "unknown")), str(meta.get("license", "not stated")), str(meta.get("attribution", "")))] += 1
         except (RasidDataError, OSError) as exc:
@@ -278,7 +280,7 @@ def model_card(manifest: dict, report: dict | None) -> str:
              "## Model",
              f"- Encoder: **{enc['name']}** — {origin.get('source', 'local folder')}"
              + (f"; licence: {origin.get('licence') or origin.get('license')}" if origin.get("licence") or origin.get("license") else "")
-             + (" (trained from scratch: no pretrained weights)" if enc.get("from_scratch") else ""),
+             + (" (no pretrained weights)" if enc.get("from_scratch") and not origin.get("licence") else ""),
              f"- Entities: token classification over clitic-aware sub-word pieces (BIO tags {', '.join(ent['tags'])}), "
              f"windows of {ent['max_length']} pieces overlapping by {ent['stride']}; offsets always index the original text.",
              ]
@@ -329,8 +331,8 @@ def model_card(manifest: dict, report: dict | None) -> str:
             parts.append("")
             parts.append(_table(rows, ["backend", "entity F1", "relation F1"]))
     parts += ["", "## Limitations",
-              "- Trained mostly on silver labels mapped from another annotation scheme (see the data card); "
-              "the scores above measure agreement with those labels, not with this schema's guidelines.",
+              "- The shipped training data is silver: labels mapped from another annotation scheme (see the data card); "
+              "scores on it measure agreement with those labels, not with this schema's guidelines.",
               "- Rare types (ARMED_GROUP in the shipped data) and all relations have little training data; expect low recall.",
               "- Text is normalised inside the model (diacritics, tatweel, alef forms); offsets refer to the original text.",
               "- Long articles are read in overlapping windows; relations are only looked for between mentions close together.",

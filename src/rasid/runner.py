@@ -17,7 +17,7 @@ from rasid.errors import RasidDataError
 from rasid.evaluation import format_report, score_articles
 from rasid.io import atomic_write
 from rasid.schema import Schema, load_schema
-from rasid.training import FitResult, fit, make_accelerator, set_seed
+from rasid.training import FitResult, make_accelerator, set_seed
 
 log = logging.getLogger(__name__)
 

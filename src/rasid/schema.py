@@ -83,7 +83,7 @@ class Schema:
         }
 
     @classmethod
-    def from_dict(cls, d: dict, source: str = "schema") -> "Schema":
+    def from_dict(cls, d: dict, source: str = "schema") -> Schema:
         if not isinstance(d, dict) or not isinstance(d.get("entities"), dict) or not d["entities"]:
             raise RasidConfigError(f"{source}: needs a non-empty 'entities' mapping")
         entities = tuple(

@@ -52,7 +52,7 @@ class RelationClassifier(nn.Module):
         (path / META_FILE).write_text(json.dumps({"labels": self.labels, "none": "NONE"}, ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "RelationClassifier":
+    def load(cls, path: Path) -> RelationClassifier:
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
         encoder = AutoModel.from_pretrained(path, config=AutoConfig.from_pretrained(path), add_pooling_layer=False)
         model = cls(encoder, meta["labels"])

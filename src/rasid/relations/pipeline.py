@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from rasid.articles import Article, Relation
+from rasid.ner.tagger import softmax
 from rasid.relations.candidates import Candidate, candidate_pairs, canonical_relations, gold_labels, sentence_starts
 from rasid.relations.markers import mark_window, window_ranges
-from rasid.ner.tagger import softmax
 from rasid.schema import Schema
 
 log = logging.getLogger(__name__)
