@@ -93,6 +93,19 @@ def rasid_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+# Imports a bundle server must never need: the training stack and rasid's training modules.
+BLOCK_TRAINING = """
+import importlib.abc, sys
+BLOCKED = ("torch", "transformers", "accelerate", "safetensors", "seqeval", "rasid.training", "rasid.runner",
+           "rasid.ner.train", "rasid.relations.train", "rasid.relations.model", "rasid.export", "rasid.onnx_graphs")
+class BlockTraining(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ImportError(f"{name} is blocked: a bundle must load without the training stack")
+        return None
+sys.meta_path.insert(0, BlockTraining())
+"""
+
 _CACHE: dict[str, Path] = {}
 
 

@@ -9,25 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from bundle_support import ROOT, env, rasid_cli, tiny_bundle, write_jsonl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bundle_support import BLOCK_TRAINING, ROOT, env, rasid_cli, tiny_bundle, write_jsonl
 from rasid.bundle import MANIFEST, load_bundle, read_manifest, verify_bundle
 from rasid.errors import RasidConfigError
-
-# Imports a bundle server must never need: the training stack and rasid's training modules.
-BLOCK_TRAINING = """
-import importlib.abc, sys
-BLOCKED = ("torch", "transformers", "accelerate", "safetensors", "seqeval", "rasid.training", "rasid.runner",
-           "rasid.ner.train", "rasid.relations.train", "rasid.relations.model", "rasid.export", "rasid.onnx_graphs")
-class BlockTraining(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
-            raise ImportError(f"{name} is blocked: a bundle must load without the training stack")
-        return None
-sys.meta_path.insert(0, BlockTraining())
-"""
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +45,7 @@ def _check_record(rec: dict, text: str) -> None:
 # --- fast: the manifest checks themselves -------------------------------------------------
 
 def _fake_bundle(folder: Path, files: dict[str, bytes], listed: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     for rel, data in files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_bytes(data)

@@ -261,7 +261,7 @@ PROBE = """
 def _probe(page: str, path: Path, width: int, height: int) -> dict:
     path.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     dom = chromium_dump_dom(path, width=width, height=height)
-    m = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    m = re.search(r'<pre id="probe"[^>]*>(.*?)</pre>', dom, re.S)
     assert m, "the probe script did not run:\n" + dom[-2000:]
     return json.loads(html.unescape(m.group(1)))
 
@@ -327,3 +327,40 @@ def test_chromium_clitic_joining_arcs_and_side_by_side(tmp_path):
     assert gold["arcs"] == 2 and gold["arrows"] == 1  # CONTROLS has an arrowhead, FIGHTS (symmetric) none
     assert pred["arcs"] == 2 and pred["arrows"] == 1
     assert len(gold["marks"]) == 4 and len(pred["marks"]) == 5
+
+
+# ---- the CLI verb and the report plots --------------------------------------------------------------
+
+def test_render_cmd_through_argparse(tmp_path, capsys):
+    import argparse
+
+    from rasid.render import add_render_arguments, render_cmd
+
+    write_articles(tmp_path / "g.jsonl", [clitic_article()])
+    write_articles(tmp_path / "p.jsonl", [clitic_prediction()])
+    parser = argparse.ArgumentParser()
+    add_render_arguments(parser)
+    args = parser.parse_args([str(tmp_path / "g.jsonl"), "--predictions", str(tmp_path / "p.jsonl"), "-o", str(tmp_path / "o.html"),
+                              "--order", "worst", "--limit", "1"])
+    assert render_cmd(args) == 0
+    assert "rendered 1 article(s)" in capsys.readouterr().out
+    assert 'data-side="pred"' in (tmp_path / "o.html").read_text(encoding="utf-8")
+
+
+def test_report_plots_write_every_png(tmp_path):
+    from PIL import Image
+
+    from rasid.evaluation import score_articles
+    from rasid.plots import entity_error_counts, report_plots
+
+    gold, pred = [clitic_article()], [clitic_prediction()]
+    report = score_articles(gold, pred, SCHEMA)
+    paths = report_plots(report, tmp_path, stem="r", gold=gold, pred=pred)
+    assert [p.name for p in paths] == ["r-f1.png", "r-entity-errors.png", "r-entity-confusion.png", "r-relation-confusion.png"]
+    assert all(Image.open(p).size[0] > 300 for p in paths)
+    exact = entity_error_counts(report, gold, pred)
+    assert exact == {"correct": 1, "wrong type": 1, "wrong boundary": 2, "spurious (touches no gold)": 1, "missed (touches no prediction)": 0}
+    # from the report alone: the same where it can tell; no spurious count where precision 0 hides it
+    alone = entity_error_counts(report)
+    assert alone["correct"] == 1 and alone["wrong type"] == 1 and alone["wrong boundary"] == 2
+    assert "spurious (touches no gold)" not in alone and alone["false negatives, all"] == 3

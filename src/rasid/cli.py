@@ -111,6 +111,12 @@ def cmd_serve(args, extra) -> int:
     return 0
 
 
+def cmd_render(args, extra) -> int:
+    from rasid.render import render_cmd
+
+    return render_cmd(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rasid", description="Who-did-what-where extraction from Arabic news.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -157,8 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", nargs="?", default="auto")
     s.set_defaults(func=cmd_encoder)
 
-    s = sub.add_parser("labelstudio", help="Label Studio: labeling config, projects, import, export, next tasks")
-    s.add_argument("action", help="config | create | import | export | next")
+    # the actions parse their own options (rasid.labelstudio.commands); `rasid labelstudio ACTION -h` shows them
+    s = sub.add_parser("labelstudio", help="Label Studio: projects from the schema, pre-annotations in, annotations out, next tasks",
+                       add_help=False)
+    s.add_argument("action", nargs="?", default="help", metavar="ACTION",
+                   help="config | create | import | predict | export | next | up | down (rasid labelstudio -h: details)")
     s.set_defaults(func=cmd_labelstudio)
 
     s = sub.add_parser("export", help="export a run to a self-contained bundle (safetensors, ONNX, int8, card)")
@@ -167,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None, help="articles to check ONNX parity on (default: the run's test split)")
     s.add_argument("--no-check", action="store_true")
     s.set_defaults(func=cmd_export)
+
+    from rasid.render import add_render_arguments
+
+    s = sub.add_parser("render", help="draw articles as a right-to-left HTML page: entities, relation arcs, gold beside predicted")
+    add_render_arguments(s)
+    s.set_defaults(func=cmd_render)
 
     s = sub.add_parser("serve", help="serve a bundle over HTTP (FastAPI)")
     s.add_argument("--model", required=True)

@@ -31,9 +31,9 @@ def build_gazetteer(articles: Iterable[Article], min_chars: int = 2) -> dict[str
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _PUNCT:
+    while start < end and (text[start] in _PUNCT or text[start].isspace()):
         start += 1
-    while end > start and text[end - 1] in _PUNCT:
+    while end > start and (text[end - 1] in _PUNCT or text[end - 1].isspace()):
         end -= 1
     return start, end
 

@@ -6,6 +6,7 @@ confusion is drawn too (the report itself carries only the relation confusion).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,25 +24,43 @@ def _pyplot():
     return plt
 
 
-def _counts(section: dict) -> tuple[int, int, int]:
-    """(tp, fp, fn) summed over labels, recovered from the rounded precision, recall and support."""
-    tp = fp = fn = 0
+def entity_error_counts(report: dict, gold=None, pred=None) -> dict[str, int]:
+    """Exact-span entity outcomes by kind.
+
+    From the articles when given (exact): gold entities found or missed outright, predictions of
+    the wrong type (same span) or boundary (overlapping), or touching no gold entity. From the
+    report alone, the spurious count is recovered only where precision is non-zero, else omitted.
+    """
+    if gold is not None and pred is not None:
+        from rasid.article_diff import MISSED, OK, SPURIOUS, WRONG_BOUNDARY, WRONG_TYPE, entity_statuses
+
+        by_id = {a.id: a for a in pred}
+        c: Counter = Counter()
+        for g in gold:
+            if g.id in by_id:
+                gs, ps = entity_statuses(g, by_id[g.id])
+                c.update("gold_" + s for s in gs.values())
+                c.update("pred_" + s for s in ps.values())
+        return {"correct": c["gold_" + OK], "wrong type": c["pred_" + WRONG_TYPE], "wrong boundary": c["pred_" + WRONG_BOUNDARY],
+                "spurious (touches no gold)": c["pred_" + SPURIOUS], "missed (touches no prediction)": c["gold_" + MISSED]}
+    section = report.get("entities_exact", {})
+    errors = section.get("errors", {})
+    wt, wb = errors.get("wrong_type", 0), errors.get("wrong_boundary", 0)
+    tp = fn = fp = 0
+    fp_known = True
     for row in section.get("per_label", {}).values():
         support = row.get("support", 0)
         t = round(row["recall"] * support)
         tp, fn = tp + t, fn + support - t
         if row["precision"] > 0:
             fp += round(t / row["precision"]) - t
-    return tp, fp, fn
-
-
-def entity_error_counts(report: dict) -> dict[str, int]:
-    """Exact-span entity errors by kind: wrong type and wrong boundary are predictions that touch a gold entity."""
-    tp, fp, fn = _counts(report.get("entities_exact", {}))
-    errors = report.get("entities_exact", {}).get("errors", {})
-    wt, wb = errors.get("wrong_type", 0), errors.get("wrong_boundary", 0)
-    return {"correct": tp, "wrong type": wt, "wrong boundary": wb,
-            "spurious (touches no gold)": max(fp - wt - wb, 0), "false negatives, all": fn}
+        elif t == 0:
+            fp_known = False  # precision 0 with nothing right: the report cannot tell how many were predicted
+    out = {"correct": tp, "wrong type": wt, "wrong boundary": wb}
+    if fp_known:
+        out["spurious (touches no gold)"] = max(fp - wt - wb, 0)
+    out["false negatives, all"] = fn
+    return out
 
 
 def _f1_bars(ax, report: dict, key: str, title: str, also: str | None = None) -> None:
@@ -109,11 +128,11 @@ def report_plots(report: dict, out_dir: Path, stem: str = "report", gold=None, p
     written.append(path)
 
     if "entities_exact" in report:
-        counts = entity_error_counts(report)
+        counts = entity_error_counts(report, gold, pred)
         fig, ax = plt.subplots(figsize=(6.5, 2.8))
         names = list(counts)
-        colors = ["#27ae60", "#d35400", "#f39c12", "#c0392b", "#7f8c8d"]
-        ax.barh(names, [counts[n] for n in names], color=colors)
+        palette = {"correct": "#27ae60", "wrong type": "#d35400", "wrong boundary": "#f39c12", "spurious (touches no gold)": "#c0392b"}
+        ax.barh(names, [counts[n] for n in names], color=[palette.get(n, "#7f8c8d") for n in names])
         ax.invert_yaxis()
         for y, n in enumerate(names):
             ax.text(counts[n], y, f" {counts[n]}", va="center", fontsize=8)

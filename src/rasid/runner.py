@@ -120,8 +120,11 @@ def evaluate_model(model_path: Path, data_path: Path, output: Path, plots: bool 
     write_articles(output.with_suffix(".predictions.jsonl"), pred)
     if plots:
         from rasid.plots import report_plots
+        from rasid.render import render_file
 
-        report_plots(report, output.parent, stem=output.stem)
+        report_plots(report, output.parent, stem=output.stem, gold=gold, pred=pred)
+        render_file(data_path, output.with_suffix(".html"), predictions=output.with_suffix(".predictions.jsonl"), order="worst", limit=50,
+                    schema=predictor.schema)
     print(format_report(report))
     return report
 
