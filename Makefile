@@ -12,7 +12,10 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: help setup train train-quick evaluate predict export serve test test-fast lint bench labelstudio clean
+LS_VENV := .venv-ls
+LS_STAMP := $(LS_VENV)/.installed
+
+.PHONY: help setup system-deps labelstudio-env train train-quick evaluate predict export serve test test-fast lint bench labelstudio clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
@@ -26,6 +29,18 @@ $(STAMP): requirements/train.txt pyproject.toml
 	@touch $@
 
 setup: $(STAMP)  ## create .venv with the pinned dependencies
+
+$(LS_STAMP):
+	@# Label Studio pins its own versions (pyarrow, Django...): it lives in a separate env
+	@test -d $(LS_VENV) || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install -q --disable-pip-version-check label-studio==1.23.2
+	@touch $@
+
+labelstudio-env: $(LS_STAMP)  ## install Label Studio 1.23.2 in its own env (.venv-ls, ~1 GB)
+
+system-deps:  ## Debian packages for the browser tests (headless Chromium, Arabic fonts); needs root
+	@command -v chromium >/dev/null && fc-list | grep -qi "Noto Naskh Arabic" || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-core >/dev/null; }
 
 train: $(STAMP)  ## fine-tune on the shipped data (entities, then relations) and evaluate on the held-out split
 	$(RASID) train --config $(CONFIG) --output $(RUN)
@@ -42,7 +57,7 @@ export: $(STAMP)  ## export $(RUN) to a self-contained bundle in $(BUNDLE)
 serve: $(STAMP)  ## serve $(BUNDLE) over HTTP on 127.0.0.1:8000
 	$(RASID) serve --model $(BUNDLE)
 
-test: $(STAMP)  ## everything: lint, unit, property and integration tests
+test: $(STAMP) $(LS_STAMP)  ## everything: lint, unit, property and integration tests (real servers included)
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/pytest -q
 

@@ -123,8 +123,9 @@ def evaluate_model(model_path: Path, data_path: Path, output: Path, plots: bool 
         from rasid.render import render_file
 
         report_plots(report, output.parent, stem=output.stem, gold=gold, pred=pred)
-        render_file(data_path, output.with_suffix(".html"), predictions=output.with_suffix(".predictions.jsonl"), order="worst", limit=50,
-                    schema=predictor.schema)
+        if data_path.suffix == ".jsonl":  # the page reads gold as JSONL
+            render_file(data_path, output.with_suffix(".html"), predictions=output.with_suffix(".predictions.jsonl"), order="worst", limit=50,
+                        schema=predictor.schema)
     print(format_report(report))
     return report
 
