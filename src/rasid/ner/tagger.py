@@ -69,13 +69,14 @@ class EntityTagger:
     """`tag(texts)` → entities per text. `logits_fn(input_ids, attention_mask) -> [b, n, tags]`."""
 
     def __init__(self, tokenizer, id2tag: dict[int, str], logits_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                 max_length: int, stride: int, ids: SpecialIds, split_clitics: bool = True, batch_size: int = 16):
+                 max_length: int, stride: int, ids: SpecialIds, split_clitics: bool = True, batch_size: int = 16,
+                 normalize: bool = True):
         self.tokenizer, self.id2tag, self.logits_fn = tokenizer, id2tag, logits_fn
         self.max_length, self.stride, self.ids = max_length, stride, ids
-        self.split_clitics, self.batch_size = split_clitics, batch_size
+        self.split_clitics, self.batch_size, self.normalize = split_clitics, batch_size, normalize
 
     def encode(self, text: str) -> ModelEncoding:
-        return encode_for_model(self.tokenizer, text, split_clitics=self.split_clitics)
+        return encode_for_model(self.tokenizer, text, split_clitics=self.split_clitics, normalize=self.normalize)
 
     def piece_probs(self, encodings: list[ModelEncoding]) -> list[np.ndarray]:
         """Per-piece tag probabilities of each article, windows merged back."""

@@ -50,7 +50,7 @@ def torch_logits_fn(model: torch.nn.Module):
 
 def make_tagger(model, tokenizer, schema_tags: list[str], cfg: RunConfig) -> EntityTagger:
     return EntityTagger(tokenizer, dict(enumerate(schema_tags)), torch_logits_fn(model), cfg.model.max_length, cfg.model.stride,
-                        special_ids(tokenizer))
+                        special_ids(tokenizer), normalize=cfg.model.normalize)
 
 
 def train_entities(cfg: RunConfig, schema: Schema, train: list[Article], dev: list[Article], encoder_path: Path, out_dir: Path, accelerator) -> FitResult:
@@ -58,7 +58,8 @@ def train_entities(cfg: RunConfig, schema: Schema, train: list[Article], dev: li
     tag2id = {t: i for i, t in enumerate(tags)}
     tokenizer = AutoTokenizer.from_pretrained(encoder_path)
     ids = special_ids(tokenizer)
-    tagger_for_encoding = EntityTagger(tokenizer, dict(enumerate(tags)), None, cfg.model.max_length, cfg.model.stride, ids)
+    tagger_for_encoding = EntityTagger(tokenizer, dict(enumerate(tags)), None, cfg.model.max_length, cfg.model.stride, ids,
+                                       normalize=cfg.model.normalize)
     encodings = [tagger_for_encoding.encode(a.text) for a in train]
     spans = [[(e.start, e.end, e.label) for e in a.entities] for a in train]
     misses = sum(len(boundary_misses(enc.token_spans, sp)) for enc, sp in zip(encodings, spans))
