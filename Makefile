@@ -49,7 +49,7 @@ train-quick: $(STAMP)  ## a 2-minute run for a first look
 	$(RASID) train --config configs/quick.yaml --output runs/quick
 
 evaluate: $(STAMP)  ## score $(RUN) on the test split, write $(RUN)/report.json
-	$(RASID) evaluate --model $(RUN) --data data/newsfane/test.jsonl --output $(RUN)/report.json
+	$(RASID) evaluate --model $(RUN) --data data/gold/test.jsonl --output $(RUN)/report.json
 
 export: $(STAMP)  ## export $(RUN) to a self-contained bundle in $(BUNDLE)
 	$(RASID) export $(RUN) $(BUNDLE)

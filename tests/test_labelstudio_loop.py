@@ -207,7 +207,7 @@ def test_next_picks_the_least_certain_unannotated_tasks(server, cli, first_model
     assert len(done.stdout.splitlines()) == 3
 
     predictor = load_predictor(first_model)
-    expected = sorted(((-expected_uncertainty(predictor, a.text), a.id) for a in pool[1:]))
+    expected = sorted((-expected_uncertainty(predictor, a.text), a.id) for a in pool[1:])
     assert [r["article_id"] for r in rows] == [article_id for _, article_id in expected[:3]]
     for row, (negative, _) in zip(rows, expected):
         assert row["score"] == pytest.approx(-negative, abs=1e-5)

@@ -21,9 +21,9 @@ __all__ = ["DataConfig", "ModelConfig", "TrainingConfig", "RelationConfig", "Run
 
 @dataclass
 class DataConfig:
-    train: str = "data/newsfane/train.jsonl"  # article JSONL (or a Label Studio export .json)
-    dev: str = "data/newsfane/dev.jsonl"  # early stopping and model selection
-    test: str | None = "data/newsfane/test.jsonl"  # scored once at the end; None to skip
+    train: str = "data/gold/train.jsonl"  # article JSONL (or a Label Studio export .json)
+    dev: str = "data/gold/dev.jsonl"  # early stopping and model selection
+    test: str | None = "data/gold/test.jsonl"  # scored once at the end; None to skip
     schema: str = "configs/schema.yaml"
     extra_train: list[str] = field(default_factory=list)  # e.g. silver data added to train
     max_train_articles: int | None = None  # cap, for quick runs

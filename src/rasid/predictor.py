@@ -63,10 +63,14 @@ class TorchPredictor(Predictor):
             self.rel_tokenizer = AutoTokenizer.from_pretrained(rel_dir)
 
     def predict(self, articles: list[Article]) -> list[Article]:
+        ents = self.tagger.tag([a.text for a in articles])
+        return self.relate([Article(a.id, a.text, e, [], a.meta) for a, e in zip(articles, ents)])
+
+    def relate(self, articles: list[Article]) -> list[Article]:
+        """Fill relations between the entities the articles already have (gold or predicted)."""
         from rasid.relations.pipeline import predict_relations, torch_pair_logits
 
-        ents = self.tagger.tag([a.text for a in articles])
-        out = [Article(a.id, a.text, e, [], a.meta) for a, e in zip(articles, ents)]
+        out = [Article(a.id, a.text, list(a.entities), [], a.meta) for a in articles]
         if self.rel_model is not None:
             rels = predict_relations(torch_pair_logits(self.rel_model), out, self.schema, self.rel_tokenizer, self.cfg.relations,
                                      self.cfg.model.normalize, self.rel_tokenizer.pad_token_id or 0)

@@ -58,6 +58,8 @@ def train_run(cfg: RunConfig, out_dir: Path) -> dict:
     set_seed(cfg.training.seed)
     schema = load_schema(cfg.data.schema)
     train = load_articles(cfg.data.train, schema, limit=cfg.data.max_train_articles)
+    # Extra sources (silver NER) teach entities only: their unannotated pairs are not negatives.
+    relation_train = list(train)
     for extra in cfg.data.extra_train:
         train += load_articles(extra, schema)
     dev = load_articles(cfg.data.dev, schema)
@@ -82,8 +84,8 @@ def train_run(cfg: RunConfig, out_dir: Path) -> dict:
 
     ner_fit: FitResult = train_entities(cfg, schema, train, dev, encoder_path, out_dir, accelerator)
     rel_fit: FitResult | None = None
-    if cfg.relations.enabled and any(a.relations for a in train):
-        rel_fit = train_relations(cfg, schema, train, dev, encoder_path, out_dir, accelerator)
+    if cfg.relations.enabled and any(a.relations for a in relation_train):
+        rel_fit = train_relations(cfg, schema, relation_train, dev, encoder_path, out_dir, accelerator)
     elif cfg.relations.enabled:
         log.info("no relations in the training data: the run extracts entities only")
 
@@ -98,6 +100,14 @@ def train_run(cfg: RunConfig, out_dir: Path) -> dict:
     if accelerator.is_main_process and cfg.data.test:
         report = evaluate_model(out_dir, Path(cfg.data.test), out_dir / "report.json", plots=True)
         metrics["test"] = {k: report[k]["micro"] for k in ("entities", "entities_exact", "relations", "relation_facts")}
+        if rel_fit is not None:
+            from rasid.predictor import TorchPredictor
+
+            # The relation classifier alone, on gold entities: separates its errors from the tagger's.
+            gold = load_articles(cfg.data.test, schema)
+            given = score_articles(gold, TorchPredictor(out_dir).relate(gold), schema, where=cfg.data.test)
+            metrics["test"]["relations_given_gold_entities"] = given["relations"]["micro"]
+            metrics["test"]["relation_per_label_given_gold_entities"] = given["relations"]["per_label"]
     metrics["total_seconds"] = round(time.perf_counter() - started, 1)
     if accelerator.is_main_process:
         _write_json(out_dir / "metrics.json", metrics)
