@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM ?= false
 LS_VENV := .venv-ls
 LS_STAMP := $(LS_VENV)/.installed
 
-.PHONY: help setup system-deps labelstudio-env train train-quick evaluate predict export serve test test-fast lint bench labelstudio clean
+.PHONY: help setup system-deps labelstudio-env train train-quick evaluate predict export serve test test-fast lint bench bench-quick labelstudio clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
@@ -54,8 +54,17 @@ evaluate: $(STAMP)  ## score $(RUN) on the test split, write $(RUN)/report.json
 export: $(STAMP)  ## export $(RUN) to a self-contained bundle in $(BUNDLE)
 	$(RASID) export $(RUN) $(BUNDLE)
 
-serve: $(STAMP)  ## serve $(BUNDLE) over HTTP on 127.0.0.1:8000
-	$(RASID) serve --model $(BUNDLE)
+serve: $(STAMP)  ## serve $(BUNDLE) over HTTP on 127.0.0.1:8000 (VARIANT=int8 for the quantized graphs)
+	$(RASID) serve --model $(BUNDLE) $(if $(VARIANT),--variant $(VARIANT))
+
+labelstudio: $(STAMP) $(LS_STAMP)  ## start Label Studio on 127.0.0.1:8080, project pre-annotated by runs/default if trained (LS_ARGS="--model X")
+	$(RASID) labelstudio up $(LS_ARGS)
+
+bench: $(STAMP)  ## benchmarks vs baselines (about 20 min): results/bench/{bench.json,bench.md,*.png}
+	$(PY) scripts/bench.py --config configs/bench.yaml --output results/bench
+
+bench-quick: $(STAMP)  ## the same pipeline on a few articles with a tiny encoder (about 2 min)
+	$(PY) scripts/bench.py --quick --output results/bench-quick
 
 test: $(STAMP) $(LS_STAMP)  ## everything: lint, unit, property and integration tests (real servers included)
 	$(VENV)/bin/ruff check src tests scripts

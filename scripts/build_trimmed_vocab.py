@@ -114,9 +114,15 @@ def main() -> int:
         trimmed_tok = Tokenizer.from_str(json.dumps(trimmed_json))
         rates = trim.unknown_piece_rates(full_tok, trimmed_tok, set(pieces), held_texts)
         tradeoff[min_count] = {"kept": len(pieces), **rates}
-        log.info("min_count %d: %d pieces, held-out dropped %.4f %%, unk %.4f %% → %.4f %%, length ×%.4f",
-                 min_count, len(pieces), 100 * rates["dropped_rate"], 100 * rates["unk_rate_full"],
-                 100 * rates["unk_rate_trimmed"], rates["length_ratio"])
+        log.info(
+            "min_count %d: %d pieces, held-out dropped %.4f %%, unk %.4f %% → %.4f %%, length ×%.4f",
+            min_count,
+            len(pieces),
+            100 * rates["dropped_rate"],
+            100 * rates["unk_rate_full"],
+            100 * rates["unk_rate_trimmed"],
+            rates["length_ratio"],
+        )
 
     pieces = trim.select_pieces(vocab, counts, min_count=args.min_count, all_single_chars=all_single)
     meta = {
@@ -132,8 +138,12 @@ def main() -> int:
     trim.write_piece_list(args.out, pieces, meta)
     log.info("wrote %s: %d pieces in %.0f s", args.out, len(pieces), time.perf_counter() - started)
     if args.report:
-        args.report.write_text(json.dumps({"meta": meta, "tradeoff": tradeoff, "count_s": count_s,
-                                           "total_s": time.perf_counter() - started}, indent=2) + "\n")
+        args.report.write_text(
+            json.dumps(
+                {"meta": meta, "tradeoff": tradeoff, "count_s": count_s, "total_s": time.perf_counter() - started}, indent=2
+            )
+            + "\n"
+        )
     return 0
 
 

@@ -89,14 +89,15 @@ def test_extract_returns_article_records_with_original_offsets(model, tiny):
 
 @pytest.mark.slow
 def test_empty_and_non_arabic_text(model):
-    for text in ("", "   ", "\n", "Reuters: no Arabic here, 2015.", "😀 ✓", "حمص" * 3000):
+    long_text = "وصلت قافلة جديدة إلى المدينة وسط هدوء حذر .\n" * 150  # many windows, few names
+    for text in ("", "   ", "\n", "Reuters: no Arabic here, 2015.", "😀 ✓", long_text):
         _check_record(model.extract(text), text)
     assert model.extract("")["entities"] == []
 
 
 @pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(alphabet=st.sampled_from(list("سيطرتقواالنظامعلىحمصأإآةىًٌٍَُِّْـ ،.\n\t«»\"abc19")), max_size=300))
+@given(st.text(alphabet=st.sampled_from(list("سيطرتقواالنظامعلىحمصأإآةىًٌٍَُِّْـ ،.\n\t«»\"abc19")), max_size=120))
 def test_offsets_always_index_the_original_text(model, text):
     _check_record(model.extract(text), text)
 

@@ -92,7 +92,7 @@ def test_onnx_fp32_matches_torch_on_the_test_split(tiny):
     assert diff <= 1e-4
 
     art = gold[0]
-    wins = article_windows(art, candidate_pairs(art, onnx.schema, onnx.rel_cfg.max_distance, onnx.rel_cfg.sentence_window),
+    wins = article_windows(art, candidate_pairs(art, onnx.schema, onnx.rel_cfg.max_distance, onnx.rel_cfg.sentence_window, onnx.rel_cfg.max_partners),
                            onnx.rel_tokenizer, onnx.rel_cfg.max_length, onnx.normalize)
     ids, mask = pad_windows([w.input_ids for w in wins], onnx.rel_pad)
     pairs = np.array([(b, h, t) for b, w in enumerate(wins) for h, t in w.pairs], dtype=np.int64)

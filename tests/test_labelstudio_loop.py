@@ -207,11 +207,15 @@ def test_next_picks_the_least_certain_unannotated_tasks(server, cli, first_model
     assert len(done.stdout.splitlines()) == 3
 
     predictor = load_predictor(first_model)
-    expected = sorted((-expected_uncertainty(predictor, a.text), a.id) for a in pool[1:])
-    assert [r["article_id"] for r in rows] == [article_id for _, article_id in expected[:3]]
-    for row, (negative, _) in zip(rows, expected):
-        assert row["score"] == pytest.approx(-negative, abs=1e-5)
+    expected = {a.id: expected_uncertainty(predictor, a.text) for a in pool[1:]}
+    assert pool[0].id not in {r["article_id"] for r in rows}
+    # batching changes the last float bits, and an untrained model scores articles alike: compare with a tolerance
+    for row in rows:
+        assert row["score"] == pytest.approx(expected[row["article_id"]], abs=1e-4)
         assert row["task_id"] == task_of[row["article_id"]]
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    left_out = set(expected) - {r["article_id"] for r in rows}
+    assert all(expected[a] <= rows[-1]["score"] + 1e-4 for a in left_out)
 
     # the picks wait in their own Data Manager tab
     [view] = [v for v in ls.views.list(project=project) if v.data["title"].startswith("rasid: next")]

@@ -84,7 +84,8 @@ class Server:
         self.stop()
         raise AssertionError(f"server not ready in 90 s:\n{log.read_text()[-3000:]}")
 
-    def stop(self) -> int:
+    def stop(self) -> bool:
+        """SIGTERM; True when uvicorn shut down gracefully (it re-raises the signal after, so -15 is fine)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -92,7 +93,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        return self.proc.returncode
+        return self.proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in self.log.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,11 @@ def server(tiny, tmp_path_factory):
     srv = Server(tiny["bundle"], tmp_path_factory.mktemp("srv") / "server.log", max_text_chars=MAX_TEXT, max_batch=MAX_BATCH,
                  max_body_bytes=MAX_BODY, workers=2)
     yield srv
-    assert srv.stop() == 0
+    assert srv.stop()
+
+
+# long articles without names: heavy for the encoder, light for relations (no pairs to classify)
+CALM = "وصلت قافلة جديدة إلى المدينة وسط هدوء حذر .\n"
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +205,7 @@ def test_fifty_concurrent_requests_are_all_answered(server, texts):
 
 @pytest.mark.slow
 def test_inference_does_not_block_the_event_loop(server, texts):
-    heavy = {"articles": [{"text": (texts[i % len(texts)] + "\n") * 60} for i in range(MAX_BATCH)]}
+    heavy = {"articles": [{"text": CALM * 150} for i in range(MAX_BATCH)]}
     result = {}
 
     def post_heavy():
@@ -280,12 +285,12 @@ def test_label_studio_ml_backend_protocol(server, texts):
 def test_slow_inference_is_408(tiny, tmp_path, texts):
     srv = Server(tiny["bundle"], tmp_path / "server.log", timeout_s=0.02, max_text_chars=1_000_000, max_batch=64)
     try:
-        heavy = {"articles": [{"text": (t + "\n") * 40} for t in texts]}
+        heavy = {"articles": [{"text": CALM * 150} for _ in range(20)]}
         r = httpx.post(srv.url + "/v1/extract", json=heavy, timeout=60)
         assert r.status_code == 408 and r.json()["error"] == "timeout"
         assert httpx.get(srv.url + "/healthz", timeout=10).status_code == 200
     finally:
-        assert srv.stop() == 0
+        assert srv.stop()
 
 
 @pytest.mark.slow
@@ -296,7 +301,7 @@ def test_served_without_the_training_code_and_shut_down_gracefully(tiny, tmp_pat
         assert r.status_code == 200
         _check_record(r.json(), texts[0])
         # SIGTERM while a long request runs: it is answered, then the server exits cleanly
-        heavy = {"articles": [{"text": (t + "\n") * 40} for t in texts[:16]]}
+        heavy = {"articles": [{"text": CALM * 100} for _ in range(16)]}
         result = {}
         worker = threading.Thread(target=lambda: result.update(r=httpx.post(srv.url + "/v1/extract", json=heavy, timeout=120)))
         worker.start()
@@ -304,7 +309,8 @@ def test_served_without_the_training_code_and_shut_down_gracefully(tiny, tmp_pat
         os.kill(srv.proc.pid, signal.SIGTERM)
         worker.join()
         assert result["r"].status_code == 200 and len(result["r"].json()["articles"]) == 16
-        assert srv.proc.wait(timeout=30) == 0
+        assert srv.proc.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert "Application shutdown complete" in srv.log.read_text()
     finally:
         srv.stop()
     assert "blocked" not in srv.log.read_text()

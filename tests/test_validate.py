@@ -161,3 +161,29 @@ def test_non_integer_offsets(tmp_path, field):
     art = good()
     art["entities"][1][field] = "27"
     only_problem(tmp_path, art, "must be integers")
+
+
+def _ls_region(rid, start, end, text, label):
+    return {"id": rid, "from_name": "label", "to_name": "text", "type": "labels",
+            "value": {"start": start, "end": end, "text": text, "labels": [label]}}
+
+
+def test_label_studio_export_is_checked_task_by_task(tmp_path):
+    text = "قصف الجيش حمص"
+    good = {"id": 7, "data": {"id": "a1", "text": text},
+            "annotations": [{"id": 1, "result": [_ls_region("r1", 4, 9, "الجيش", "ARMED_GROUP"), _ls_region("r2", 10, 13, "حمص", "LOC")]}]}
+    unknown = {"id": 8, "data": {"id": "a2", "text": text},
+               "annotations": [{"id": 2, "result": [_ls_region("r1", 10, 13, "حمص", "CITY")]}]}
+    twice = {"id": 9, "data": {"id": "a1", "text": text}, "annotations": [{"id": 3, "result": []}]}
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([good, unknown, twice], ensure_ascii=False), encoding="utf-8")
+
+    problems = validate_file(path)
+
+    assert [p.record.split(",")[0] for p in problems] == ["task 8 (article a2)", "task 9 (article a1)"]
+    assert "CITY" in problems[0].message and "duplicate article id 'a1'" in problems[1].message
+    assert all(p.path == str(path) for p in problems)
+
+
+def test_the_shipped_gold_export_is_clean(root):
+    assert validate_file(root / "data" / "gold" / "gold_labelstudio.json") == []

@@ -41,14 +41,14 @@ def cmd_train(args, extra) -> int:
 
 
 def cmd_evaluate(args, extra) -> int:
-    from rasid.runner import evaluate_model
+    from rasid.scoring import evaluate_model
 
     evaluate_model(Path(args.model), Path(args.data), Path(args.output), plots=not args.no_plots)
     return 0
 
 
 def cmd_predict(args, extra) -> int:
-    from rasid.runner import predict_file
+    from rasid.scoring import predict_file
 
     predict_file(Path(args.model), Path(args.input), Path(args.output), batch_size=args.batch_size, backend=args.backend)
     return 0
@@ -107,7 +107,7 @@ def cmd_export(args, extra) -> int:
 def cmd_serve(args, extra) -> int:
     from rasid.serving.app import serve
 
-    serve(Path(args.model), host=args.host, port=args.port, backend=args.backend)
+    serve(Path(args.model), host=args.host, port=args.port, backend=args.backend, variant=args.variant)
     return 0
 
 
@@ -188,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto")
+    s.add_argument("--variant", choices=["fp32", "int8"], default=None,
+                   help="ONNX graphs to serve from a bundle (default $RASID_SERVE_VARIANT, else fp32)")
     s.set_defaults(func=cmd_serve)
     return p
 

@@ -68,6 +68,7 @@ class RelationConfig:
     enabled: bool = True
     max_distance: int = 300  # characters between the two mentions of a candidate pair
     sentence_window: int = 1  # also pair across this many neighbouring sentences
+    max_partners: int | None = 16  # nearest partners kept per mention (candidates.py): on gold 95.2 % of relations stay candidates vs 95.4 % uncapped
     epochs: int = 4
     lr: float = 1e-4
     batch_size: int = 16

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import time
@@ -10,27 +9,20 @@ from pathlib import Path
 
 import torch
 
-from rasid.articles import Article, write_articles
 from rasid.config import RunConfig
 from rasid.data import load_articles
 from rasid.errors import RasidDataError
-from rasid.evaluation import format_report, score_articles
+from rasid.evaluation import score_articles
 from rasid.io import atomic_write
-from rasid.schema import Schema, load_schema
+from rasid.schema import load_schema
+from rasid.scoring import check_articles as _check
+from rasid.scoring import evaluate_model
+from rasid.scoring import write_json as _write_json
 from rasid.training import FitResult, make_accelerator, set_seed
 
 log = logging.getLogger(__name__)
 
-__all__ = ["train_run", "evaluate_model", "predict_file"]
-
-
-def _check(articles: list[Article], schema: Schema, path: str) -> None:
-    from rasid.validate import validate_articles
-
-    problems = validate_articles(((f"article #{i + 1}", a) for i, a in enumerate(articles)), schema, path)
-    if problems:
-        more = f" (and {len(problems) - 1} more; run `rasid validate {path}`)" if len(problems) > 1 else ""
-        raise RasidDataError(f"{problems[0]}{more}")
+__all__ = ["train_run"]
 
 
 def _versions() -> dict:
@@ -38,11 +30,6 @@ def _versions() -> dict:
     import transformers
 
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__}
-
-
-def _write_json(path: Path, obj) -> None:
-    with atomic_write(path) as handle:
-        json.dump(obj, handle, ensure_ascii=False, indent=1)
 
 
 def train_run(cfg: RunConfig, out_dir: Path) -> dict:
@@ -116,32 +103,3 @@ def train_run(cfg: RunConfig, out_dir: Path) -> dict:
             summary += f"; test entity F1 {metrics['test']['entities']['f1']:.3f}, relation F1 {metrics['test']['relations']['f1']:.3f}"
         print(summary + f" ({metrics['total_seconds'] / 60:.1f} min)")
     return metrics
-
-
-def evaluate_model(model_path: Path, data_path: Path, output: Path, plots: bool = True) -> dict:
-    from rasid.predictor import load_predictor
-
-    predictor = load_predictor(model_path)
-    gold = load_articles(data_path, predictor.schema)
-    _check(gold, predictor.schema, str(data_path))
-    pred = predictor.predict([Article(id=a.id, text=a.text, meta=a.meta) for a in gold])
-    report = score_articles(gold, pred, predictor.schema, where=str(data_path))
-    _write_json(output, report)
-    write_articles(output.with_suffix(".predictions.jsonl"), pred)
-    if plots:
-        from rasid.plots import report_plots
-        from rasid.render import render_file
-
-        report_plots(report, output.parent, stem=output.stem, gold=gold, pred=pred)
-        if data_path.suffix == ".jsonl":  # the page reads gold as JSONL
-            render_file(data_path, output.with_suffix(".html"), predictions=output.with_suffix(".predictions.jsonl"), order="worst", limit=50,
-                        schema=predictor.schema)
-    print(format_report(report))
-    return report
-
-
-def predict_file(model_path: Path, input_path: Path, output: Path, batch_size: int = 8, backend: str = "auto") -> int:
-    from rasid.predictor import load_predictor, stream_predictions
-
-    predictor = load_predictor(model_path, backend=backend)
-    return stream_predictions(predictor, input_path, output, batch_size=batch_size)

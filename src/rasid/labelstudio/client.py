@@ -50,10 +50,17 @@ def check_project(ls, project_id: int, schema: Schema) -> None:
 def import_articles(
     ls, project_id: int, articles: Iterable[Article], schema: Schema, *, as_predictions: bool = False, model_version: str | None = None
 ) -> list[int]:
-    """Import articles as tasks (with their spans as annotations or predictions); returns the new task ids."""
+    """Import articles as tasks (with their spans as annotations or predictions); returns the new task ids.
+
+    An article with no spans becomes a task still to be annotated: as an (empty) annotation it
+    would count as done and never be proposed to an annotator.
+    """
+    articles = list(articles)
     tasks = articles_to_tasks(articles, schema, as_predictions=as_predictions, model_version=model_version)
-    for task in tasks:
+    for task, article in zip(tasks, articles):
         task.pop("id", None)  # ids belong to the server that assigns them
+        if not as_predictions and not article.entities and not article.relations:
+            task.pop("annotations", None)
     response = ls.projects.import_tasks(id=project_id, request=tasks, return_task_ids=True)
     return list(response.task_ids or [])
 

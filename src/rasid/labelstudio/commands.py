@@ -355,10 +355,11 @@ def _replace_next_view(ls, project: int, task_ids: list[int], note: str) -> int:
 
 
 def seed_articles(count: int, root: Path = PROJECT_ROOT) -> list[Article]:
-    """Articles worth annotating first: gold-selection articles of the train split not yet
-    annotated (never test or dev), else NewsFANE dev texts. Text and meta only."""
+    """Articles worth annotating first, text and meta only: gold-selection articles of the train
+    split that nobody has annotated yet (never test or dev), topped up with NewsFANE dev texts."""
     gold = root / "data" / "gold"
     selection, splits = gold / "selection.jsonl", gold / "splits.yaml"
+    picked: list[Article] = []
     if selection.exists() and splits.exists():
         import yaml
 
@@ -367,13 +368,16 @@ def seed_articles(count: int, root: Path = PROJECT_ROOT) -> list[Article]:
         for name in ("train.jsonl", "dev.jsonl", "test.jsonl"):
             if (gold / name).exists():
                 done |= {a.id for a in read_articles(gold / name)}
-        picked = [Article(a.id, a.text, [], [], a.meta) for a in read_articles(selection) if a.id in train and a.id not in done]
-        if picked:
-            return picked[:count]
+        picked = [Article(a.id, a.text, [], [], a.meta) for a in read_articles(selection) if a.id in train and a.id not in done][:count]
+        log.info("seeding with %d unannotated train-split articles of %s", len(picked), selection)
     fallback = root / "data" / "newsfane" / "dev.jsonl"
-    if not fallback.exists():
-        raise RasidConfigError(f"no articles to seed the project with: neither {selection} nor {fallback} exists")
-    return [Article(a.id, a.text, [], [], a.meta) for a in read_articles(fallback)][:count]
+    if len(picked) < count and fallback.exists():
+        more = [Article(a.id, a.text, [], [], a.meta) for a in read_articles(fallback)][: count - len(picked)]
+        log.info("and %d articles of %s", len(more), fallback)
+        picked += more
+    if not picked:
+        raise RasidConfigError(f"no articles to seed the project with: neither {selection} nor {fallback} has any")
+    return picked
 
 
 def _pid_alive(pid: int) -> bool:
@@ -436,7 +440,7 @@ def cmd_up(args) -> int:
                   + (f", pre-annotated by {version}" if version else " (no model in runs/default: no pre-annotations)"))
         print(f"\n  open      {url}/projects/{project}/data\n  log in    admin@rasid.local, password on line 2 of {data_dir / CREDENTIALS_NAME}"
               f"\n  API token line 1 of the same file (rasid reads it from there by default)"
-              f"\n  export    rasid labelstudio export --project {project} --output data/labelstudio/annotations.jsonl\n", flush=True)
+              f"\n  export    .venv/bin/rasid labelstudio export --project {project} --output data/labelstudio/annotations.jsonl\n", flush=True)
         if server is None or args.detach:
             if server is not None:
                 print(f"detached; stop it with `rasid labelstudio down` (pid in {pid_file})")

@@ -31,20 +31,42 @@ def sentence_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
 
 
-def candidate_pairs(article: Article, schema: Schema, max_distance: int, sentence_window: int) -> list[Candidate]:
+def candidate_pairs(article: Article, schema: Schema, max_distance: int, sentence_window: int,
+                    max_partners: int | None = None) -> list[Candidate]:
+    """Candidates in a fixed order (head, then tail, by entity index).
+
+    `max_partners` keeps, for each mention, only its nearest partners (by character gap); a pair
+    stays when either end counts the other among its nearest. Without it an article written as
+    one long unpunctuated paragraph pairs every mention with every other: quadratic work for
+    pairs that almost never hold a relation.
+    """
     ents = article.entities
     starts = sentence_starts(article.text)
     sent = [bisect.bisect_right(starts, e.start) - 1 for e in ents]
-    out = []
-    for i, a in enumerate(ents):
-        for j, b in enumerate(ents):
-            if i == j or not schema.pair_allowed(a.label, b.label):
-                continue
+    order = sorted(range(len(ents)), key=lambda k: ents[k].start)
+    gaps: dict[tuple[int, int], int] = {}
+    for x, i in enumerate(order):
+        a = ents[i]
+        # mentions sorted by start: once a later one starts past max_distance, all the rest do
+        for j in order[x + 1 :]:
+            b = ents[j]
+            if b.start - a.end > max_distance:
+                break
             gap = max(a.start, b.start) - min(a.end, b.end)
             if gap > max_distance or abs(sent[i] - sent[j]) > sentence_window:
                 continue
-            out.append(Candidate(i, j))
-    return out
+            if schema.pair_allowed(a.label, b.label):
+                gaps[(i, j)] = gap
+            if schema.pair_allowed(b.label, a.label):
+                gaps[(j, i)] = gap
+    if max_partners is not None:
+        near: dict[int, list[tuple[int, int]]] = {}
+        for (i, j), gap in gaps.items():
+            near.setdefault(i, []).append((gap, j))
+            near.setdefault(j, []).append((gap, i))
+        keep = {i: {j for _, j in sorted(set(ps))[:max_partners]} for i, ps in near.items()}
+        gaps = {(i, j): g for (i, j), g in gaps.items() if j in keep[i] or i in keep[j]}
+    return [Candidate(i, j) for i, j in sorted(gaps)]
 
 
 def gold_labels(article: Article, candidates: list[Candidate], schema: Schema) -> list[str | None]:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["WindowPairs", "article_windows", "training_examples", "collate_pairs", "pad_windows", "predict_relations", "torch_pair_logits"]
 
-CHARS_PER_PIECE = 2  # first guess of the character budget of a window; halved until it fits
+CHARS_PER_PIECE = 2  # first guess of the character budget of a window; halved where markers overflow it
 
 
 @dataclass
@@ -42,8 +42,11 @@ def _word_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
 def article_windows(article: Article, candidates: list[Candidate], tokenizer, max_length: int, normalize: bool) -> list[WindowPairs]:
     """Group the candidates of one article into few encoder windows that fit `max_length`.
 
-    First sentence groups (most pairs sit inside one); then, for pairs that straddle groups or
-    whose group was too long, windows around the pairs themselves, merged while they fit.
+    First sentence groups (most pairs sit inside one), with the character budget halved where
+    the markers make a group too long; then, for pairs that straddle groups, windows around the
+    pairs themselves, each grown over the next pairs while it fits. Every window is tokenized
+    once (plus one failed trial per window), so the cost grows with the number of windows, not
+    with the number of pairs.
     """
     if not candidates:
         return []
@@ -62,33 +65,45 @@ def article_windows(article: Article, candidates: list[Candidate], tokenizer, ma
     def span(c: Candidate) -> tuple[int, int]:
         return min(ents[c.head].start, ents[c.tail].start), max(ents[c.head].end, ents[c.tail].end)
 
-    for lo, hi in window_ranges(text, sentence_starts(text), max(64, max_length * CHARS_PER_PIECE)):
-        inside = [c for c in pending if span(c)[0] >= lo and span(c)[1] <= hi]
-        win = try_window(lo, hi, inside) if inside else None
-        if win and win.candidates:
-            out.append(win)
-            done = set(win.candidates)
-            pending = [c for c in pending if c not in done]
+    def inside(lo: int, hi: int) -> list[Candidate]:
+        return [c for c in pending if span(c)[0] >= lo and span(c)[1] <= hi]
+
+    def place(win: WindowPairs) -> None:
+        nonlocal pending
+        out.append(win)
+        done = set(win.candidates)
+        pending = [c for c in pending if c not in done]
+
+    budget = max(64, max_length * CHARS_PER_PIECE)
+    while pending and budget >= 64:
+        for lo, hi in window_ranges(text, sentence_starts(text), budget):
+            pairs = inside(lo, hi)
+            win = try_window(lo, hi, pairs) if pairs else None
+            if win and win.candidates:
+                place(win)
+        budget //= 2
 
     pending.sort(key=span)
+    skipped = 0
     while pending:
-        group = [pending[0]]
         lo, hi = _word_bounds(text, *span(pending[0]))
-        best = try_window(lo, hi, group)
-        if best is None:
-            log.warning("article %s: a candidate pair spans more than %d pieces and was skipped", article.id, max_length)
+        best = try_window(lo, hi, inside(lo, hi))
+        if best is None or not best.candidates:
+            skipped += 1
             pending.pop(0)
             continue
-        for c in pending[1:]:
+        # grow over the next pair that does not fit yet; pairs inside the range come for free
+        for c in pending:
+            if span(c)[0] >= lo and span(c)[1] <= hi:
+                continue
             nlo, nhi = _word_bounds(text, min(lo, span(c)[0]), max(hi, span(c)[1]))
-            trial = try_window(nlo, nhi, group + [c])
+            trial = try_window(nlo, nhi, inside(nlo, nhi))
             if trial is None:
                 break
-            group.append(c)
             lo, hi, best = nlo, nhi, trial
-        out.append(best)
-        done = set(best.candidates) | {group[0]}
-        pending = [c for c in pending if c not in done]
+        place(best)
+    if skipped:
+        log.warning("article %s: %d candidate pairs span more than %d pieces and were skipped", article.id, skipped, max_length)
     return out
 
 
@@ -99,7 +114,7 @@ def training_examples(articles: list[Article], schema: Schema, tokenizer, cfg, n
     none = len(label_id)
     examples, counts = [], Counter()
     for art in articles:
-        cands = candidate_pairs(art, schema, cfg.max_distance, cfg.sentence_window)
+        cands = candidate_pairs(art, schema, cfg.max_distance, cfg.sentence_window, cfg.max_partners)
         golds = dict(zip(cands, gold_labels(art, cands, schema)))
         for win in article_windows(art, cands, tokenizer, cfg.max_length, normalize):
             pos = [i for i, c in enumerate(win.candidates) if golds[c]]
@@ -165,7 +180,7 @@ def predict_relations(logits_fn: PairLogitsFn, articles: list[Article], schema: 
     """Relations for each article from its (gold or predicted) entities, with any backend."""
     results: list[list[Relation]] = []
     for art in articles:
-        cands = candidate_pairs(art, schema, cfg.max_distance, cfg.sentence_window)
+        cands = candidate_pairs(art, schema, cfg.max_distance, cfg.sentence_window, cfg.max_partners)
         windows = article_windows(art, cands, tokenizer, cfg.max_length, normalize)
         scored = []
         for i in range(0, len(windows), batch_size):

@@ -20,9 +20,11 @@ import asyncio
 import contextlib
 import logging
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -100,13 +102,50 @@ ERROR_RESPONSES = {
 
 # --- state ----------------------------------------------------------------------------------
 
+class InferencePool:
+    """A fixed number of daemon worker threads.
+
+    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so one abandoned job
+    (a request answered 408 whose inference cannot be interrupted) would hold up shutdown.
+    """
+
+    def __init__(self, workers: int):
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"rasid-infer-{i}", daemon=True) for i in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed to the awaiting request
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        """Stop taking work; idle workers exit, a stuck one is left to die with the process."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
 @dataclass
 class ServerState:
     limits: ServeLimits
     metrics: ServeMetrics = field(default_factory=ServeMetrics)
     predictor: Any = None
     load_error: str | None = None
-    executor: ThreadPoolExecutor | None = None
+    executor: InferencePool | None = None
     waiting: int = 0
 
     def require_model(self):
@@ -166,7 +205,7 @@ def create_app(predictor=None, *, model_path: str | Path | None = None, backend:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        state.executor = ThreadPoolExecutor(max_workers=state.limits.workers, thread_name_prefix="rasid-infer")
+        state.executor = InferencePool(state.limits.workers)
         loader = None
         if state.predictor is not None:
             set_model(state.predictor)
@@ -175,8 +214,8 @@ def create_app(predictor=None, *, model_path: str | Path | None = None, backend:
 
             async def load() -> None:
                 try:
-                    set_model(await asyncio.get_running_loop().run_in_executor(
-                        state.executor, lambda: load_bundle(model_path, backend=backend, variant=variant)))
+                    set_model(await asyncio.wrap_future(state.executor.submit(
+                        lambda: load_bundle(model_path, backend=backend, variant=variant))))
                 except Exception as exc:  # the server stays up and says why in /readyz
                     state.load_error = f"{type(exc).__name__}: {exc}"
                     log.error("cannot load the model: %s", state.load_error)
@@ -187,7 +226,7 @@ def create_app(predictor=None, *, model_path: str | Path | None = None, backend:
         finally:
             if loader is not None and not loader.done():
                 loader.cancel()
-            state.executor.shutdown(wait=True, cancel_futures=True)
+            state.executor.shutdown()  # uvicorn has already let in-flight requests finish
             log.info("inference workers stopped")
 
     app = FastAPI(title="rasid", version=_version(), lifespan=lifespan,

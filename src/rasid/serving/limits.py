@@ -46,14 +46,10 @@ class ServeLimits:
         return cls(**values)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """ASGI middleware: a body over `max_bytes` gets a 413 JSON answer before it is parsed.
 
-    Checks Content-Length up front and counts the bytes of chunked bodies as they arrive.
+    Checks Content-Length up front; a chunked body is read (at most `max_bytes`) and counted.
     """
 
     def __init__(self, app, max_bytes: int):
@@ -68,34 +64,39 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        declared = None
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    return await self._reject(send)
-        seen = 0
-        started = False
-
-        async def counting_receive():
-            nonlocal seen
+                    declared = None
+        if declared is not None:
+            # the server holds the body to the declared length; only the declared length needs a check
+            if declared > self.max_bytes:
+                return await self._reject(send)
+            return await self.app(scope, receive, send)
+        # chunked (no length): read it here, counting, and replay it to the app. Raising inside
+        # `receive` instead would reach FastAPI's body parser, which turns any error into a 400.
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge()
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.max_bytes:
+                return await self._reject(send)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(send)
+        await self.app(scope, replay, send)

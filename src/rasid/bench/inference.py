@@ -1,0 +1,79 @@
+"""CPU inference of one bundle: PyTorch fp32, ONNX fp32 and ONNX int8, article by article.
+
+Each test article is sent alone (`predict([article])`, the server's unit of work) to the three
+backends in turn, the order rotated per article, so that load on a shared machine falls on all of
+them alike. Latency percentiles are over articles; throughput is articles / total time. The same
+predictions are scored, so the F1 cost of int8 is measured on the very runs that were timed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from rasid.articles import Article
+from rasid.bench.measure import PeakRSS, percentile
+from rasid.evaluation import score_articles
+from rasid.schema import Schema
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BACKENDS", "load_backends", "bench_backends"]
+
+# name → (backend, variant) of rasid.bundle.load_bundle
+BACKENDS = {"pytorch_fp32": ("torch", "fp32"), "onnx_fp32": ("onnx", "fp32"), "onnx_int8": ("onnx", "int8")}
+
+
+def load_backends(bundle_dir: Path) -> dict:
+    from rasid.bundle import load_bundle
+
+    out = {}
+    for name, (backend, variant) in BACKENDS.items():
+        with PeakRSS() as rss:
+            out[name] = load_bundle(bundle_dir, backend=backend, variant=variant)
+        log.info("loaded %s (+%.0f MB)", name, rss.delta_mb)
+    return out
+
+
+def bench_backends(predictors: dict, gold: list[Article], schema: Schema) -> tuple[dict, dict[str, list[Article]]]:
+    """Timings and F1 per backend, and the predictions (gold order)."""
+    names = list(predictors)
+    clean = [Article(a.id, a.text, meta=a.meta) for a in gold]
+    for name in names:  # warm-up: sessions, allocators, first-call costs
+        predictors[name].predict(clean[:1])
+    latency: dict[str, list[float]] = {n: [] for n in names}
+    preds: dict[str, list[Article]] = {n: [] for n in names}
+    for i, art in enumerate(clean):
+        order = names[i % len(names):] + names[: i % len(names)]
+        for name in order:
+            started = time.perf_counter()
+            out = predictors[name].predict([art])
+            latency[name].append(time.perf_counter() - started)
+            preds[name].append(out[0])
+    chars = sum(len(a.text) for a in clean)
+    results = {}
+    for name in names:
+        lat = latency[name]
+        report = score_articles(gold, preds[name], schema)
+        results[name] = {
+            "articles": len(lat), "seconds_total": round(sum(lat), 3),
+            "articles_per_second": round(len(lat) / sum(lat), 3) if sum(lat) else None,
+            "chars_per_second": round(chars / sum(lat), 1) if sum(lat) else None,
+            "latency_p50_ms": round(1000 * percentile(lat, 50), 1), "latency_p95_ms": round(1000 * percentile(lat, 95), 1),
+            "entity_f1": report["entities"]["micro"]["f1"],
+        }
+    base = results["pytorch_fp32"]
+    for name in names:
+        r = results[name]
+        r["speedup_vs_pytorch"] = round(r["articles_per_second"] / base["articles_per_second"], 3)
+        r["p50_ratio_vs_pytorch"] = round(base["latency_p50_ms"] / r["latency_p50_ms"], 3) if r["latency_p50_ms"] else None
+        r["p95_ratio_vs_pytorch"] = round(base["latency_p95_ms"] / r["latency_p95_ms"], 3) if r["latency_p95_ms"] else None
+        r["f1_points_lost_vs_pytorch"] = round(100 * (base["entity_f1"] - r["entity_f1"]), 2)
+    section = {
+        "method": "each test article alone, backends interleaved (rotated order), after one warm-up call each",
+        "test_articles": len(clean), "test_chars": chars, "backends": results,
+        "int8_goal": "≥ 2.5× PyTorch fp32 articles/s at ≤ 1 F1 point lost",
+        "int8_goal_met": bool(results["onnx_int8"]["speedup_vs_pytorch"] >= 2.5 and results["onnx_int8"]["f1_points_lost_vs_pytorch"] <= 1.0),
+    }
+    return section, preds
