@@ -187,7 +187,7 @@ def test_quick_bench_writes_json_markdown_and_plots(tmp_path):
     from rasid.bench.runner import run_bench
 
     cfg = load_bench_config(ROOT / "configs" / "bench-quick.yaml")
-    results = run_bench(cfg, tmp_path)
+    run_bench(cfg, tmp_path)
     saved = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
     for key in ("machine", "data", "encoder", "training", "quality", "training_speed", "inference", "http", "scaling", "published", "ratios"):
         assert key in saved, key
@@ -200,4 +200,3 @@ def test_quick_bench_writes_json_markdown_and_plots(tmp_path):
     assert "## Summary" in markdown and "≈ CAMeL split" in markdown and "not comparable" in markdown
     for name in PLOTS:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    assert results["seconds_total"] < 180

