@@ -9,6 +9,7 @@ from rasid.config import RelationConfig
 from rasid.relations.candidates import Candidate, candidate_pairs, canonical_relations, gold_labels
 from rasid.relations.markers import mark_window, window_ranges
 from rasid.relations.pipeline import article_windows, collate_pairs, training_examples
+from rasid.text import normalize_for_model
 
 TEXT = "قصفت قوات التحالف مواقع الحوثيين في صنعاء.\nوقال المتحدث أحمد عسيري إن المقاومة الشعبية سيطرت على عدن."
 
@@ -77,9 +78,12 @@ def test_markers_point_at_each_entity_and_keep_offsets(article, tokenizer):
     tokens = tokenizer.convert_ids_to_tokens(win.input_ids)
     assert set(win.marker_pos) == set(range(6))
     for k, pos in win.marker_pos.items():
-        assert tokens[pos].lstrip("\u2581") == "@"
-        label_word = article.entities[k].label.lower().split("_")[0]
-        assert label_word in "".join(tokens[pos + 1 : pos + 6]).replace("\u2581", "")
+        # the position is the entity's first piece; the typed opening marker comes just before it
+        first = tokens[pos].lstrip("\u2581")
+        assert first and normalize_for_model(article.entities[k].text)[0].startswith(first[:1])
+        before_it = "".join(tokens[max(0, pos - 6) : pos]).replace("\u2581", "")
+        assert before_it.endswith("*") and "@" in before_it
+        assert article.entities[k].label.lower().split("_")[0] in before_it
     assert [(e.start, e.end, e.text) for e in article.entities] == before
     assert all(TEXT[e.start : e.end] == e.text for e in article.entities)
 
@@ -112,3 +116,39 @@ def test_training_examples_sample_negatives(article, tokenizer, schema):
     assert counts["NONE"] <= n_pos + 1
     batch = collate_pairs(examples, pad_id=1)
     assert batch["pairs"].shape[1] == 3 and len(batch["labels"]) == batch["pairs"].shape[0]
+
+
+def test_partner_cap_keeps_the_nearest_and_never_adds(article, schema):
+    every = candidate_pairs(article, schema, max_distance=1000, sentence_window=5)
+    capped = candidate_pairs(article, schema, max_distance=1000, sentence_window=5, max_partners=1)
+    assert set(capped) < set(every)
+    ents = article.entities
+    for i in range(len(ents)):
+        partners = {c.tail for c in every if c.head == i} | {c.head for c in every if c.tail == i}
+        if not partners:
+            continue
+        nearest = min(partners, key=lambda j: (max(ents[i].start, ents[j].start) - min(ents[i].end, ents[j].end), j))
+        assert any({c.head, c.tail} == {i, nearest} for c in capped)
+
+
+def test_threshold_selects_pairs_and_folds_them(article, schema):
+    from rasid.relations.pipeline import select_relations
+
+    scored = [[(Candidate(1, 0), "ATTACKED", 0.7), (Candidate(4, 0), "ALLIED_WITH", 0.3), (Candidate(0, 4), "ALLIED_WITH", 0.2)]]
+    high = select_relations([article], scored, schema, 0.5)[0]
+    low = select_relations([article], scored, schema, 0.25)[0]
+    assert [(r.head, r.label, r.tail) for r in high] == [("e2", "ATTACKED", "e1")]
+    assert [(r.head, r.label, r.tail) for r in low] == [("e1", "ALLIED_WITH", "e5"), ("e2", "ATTACKED", "e1")]
+
+
+def test_the_chosen_threshold_is_saved_with_the_classifier(tmp_path, schema):
+    from transformers import BertConfig, BertModel
+
+    from rasid.relations.model import RelationClassifier
+
+    encoder = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32),
+                        add_pooling_layer=False)
+    model = RelationClassifier(encoder, schema.relation_labels)
+    model.threshold = 0.35
+    model.save(tmp_path / "rel")
+    assert RelationClassifier.load(tmp_path / "rel").threshold == 0.35

@@ -72,6 +72,8 @@ class RelationConfig:
     epochs: int = 4
     lr: float = 1e-4
     batch_size: int = 16
+    # start from the encoder the entity stage fine-tuned: it already tells names from context
+    init_from_entities: bool = True
     negative_ratio: float = 3.0  # no-relation pairs kept per positive pair while training
     max_length: int = 256
     threshold: float = 0.5  # below this the pair is 'no relation'

@@ -58,6 +58,8 @@ class TorchPredictor(Predictor):
             from rasid.relations.model import RelationClassifier
 
             self.rel_model = RelationClassifier.load(rel_dir)
+            if self.rel_model.threshold is not None:  # chosen on dev at training time
+                self.cfg.relations.threshold = self.rel_model.threshold
             if self.rel_model.labels != self.schema.relation_labels:
                 raise RasidConfigError(f"{run_dir}: the relation model's labels {self.rel_model.labels} disagree with its schema")
             self.rel_tokenizer = AutoTokenizer.from_pretrained(rel_dir)

@@ -35,7 +35,7 @@ def _versions() -> dict:
 def train_run(cfg: RunConfig, out_dir: Path) -> dict:
     """Train entities, then relations, then score the best models on the test split."""
     from rasid.encoders import materialize, resolve_encoder
-    from rasid.ner.train import train_entities
+    from rasid.ner.train import NER_DIR, train_entities
     from rasid.relations.train import train_relations
 
     started = time.perf_counter()
@@ -72,7 +72,9 @@ def train_run(cfg: RunConfig, out_dir: Path) -> dict:
     ner_fit: FitResult = train_entities(cfg, schema, train, dev, encoder_path, out_dir, accelerator)
     rel_fit: FitResult | None = None
     if cfg.relations.enabled and any(a.relations for a in relation_train):
-        rel_fit = train_relations(cfg, schema, relation_train, dev, encoder_path, out_dir, accelerator)
+        accelerator.wait_for_everyone()  # the entity weights are written by the main process
+        rel_encoder = out_dir / NER_DIR if cfg.relations.init_from_entities else encoder_path
+        rel_fit = train_relations(cfg, schema, relation_train, dev, rel_encoder, out_dir, accelerator)
     elif cfg.relations.enabled:
         log.info("no relations in the training data: the run extracts entities only")
 

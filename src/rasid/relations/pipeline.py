@@ -18,7 +18,8 @@ from rasid.schema import Schema
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WindowPairs", "article_windows", "training_examples", "collate_pairs", "pad_windows", "predict_relations", "torch_pair_logits"]
+__all__ = ["WindowPairs", "article_windows", "training_examples", "collate_pairs", "pad_windows", "score_candidates", "select_relations",
+           "predict_relations", "torch_pair_logits"]
 
 CHARS_PER_PIECE = 2  # first guess of the character budget of a window; halved where markers overflow it
 
@@ -175,10 +176,10 @@ def torch_pair_logits(model) -> PairLogitsFn:
     return run
 
 
-def predict_relations(logits_fn: PairLogitsFn, articles: list[Article], schema: Schema, tokenizer, cfg, normalize: bool,
-                      pad_id: int, batch_size: int = 8) -> list[list[Relation]]:
-    """Relations for each article from its (gold or predicted) entities, with any backend."""
-    results: list[list[Relation]] = []
+def score_candidates(logits_fn: PairLogitsFn, articles: list[Article], schema: Schema, tokenizer, cfg, normalize: bool,
+                     pad_id: int, batch_size: int = 8) -> list[list[tuple[Candidate, str, float]]]:
+    """Every candidate pair of each article with its most probable relation the schema allows."""
+    results: list[list[tuple[Candidate, str, float]]] = []
     for art in articles:
         cands = candidate_pairs(art, schema, cfg.max_distance, cfg.sentence_window, cfg.max_partners)
         windows = article_windows(art, cands, tokenizer, cfg.max_length, normalize)
@@ -192,7 +193,19 @@ def predict_relations(logits_fn: PairLogitsFn, articles: list[Article], schema: 
             probs = np.where(_allowed_mask(art, flat, schema), probs, 0.0)
             for c, p in zip(flat, probs):
                 best = int(p[:-1].argmax())
-                if p[best] >= cfg.threshold and p[best] > p[-1]:
-                    scored.append((c, schema.relation_labels[best], float(p[best])))
-        results.append(canonical_relations(art.entities, scored, schema))
+                scored.append((c, schema.relation_labels[best], float(p[best])))
+        results.append(scored)
     return results
+
+
+def select_relations(articles: list[Article], scored: list[list[tuple[Candidate, str, float]]], schema: Schema,
+                     threshold: float) -> list[list[Relation]]:
+    """Pairs whose best relation reaches `threshold`, folded to one relation per entity pair."""
+    return [canonical_relations(art.entities, [x for x in rows if x[2] >= threshold], schema) for art, rows in zip(articles, scored)]
+
+
+def predict_relations(logits_fn: PairLogitsFn, articles: list[Article], schema: Schema, tokenizer, cfg, normalize: bool,
+                      pad_id: int, batch_size: int = 8) -> list[list[Relation]]:
+    """Relations for each article from its (gold or predicted) entities, with any backend."""
+    scored = score_candidates(logits_fn, articles, schema, tokenizer, cfg, normalize, pad_id, batch_size)
+    return select_relations(articles, scored, schema, cfg.threshold)
