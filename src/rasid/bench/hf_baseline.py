@@ -99,21 +99,11 @@ def encode_sentences(tokenizer, sentences: Sequence[Sentence], texts: Sequence[s
 
 
 def pad_examples(batch: Sequence[dict], pad_id: int, pad_to: int | None = None) -> dict:
-    """DataCollatorForTokenClassification: pad to the batch's longest example (or to `pad_to`)."""
-    width = pad_to or max(len(ex["input_ids"]) for ex in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
-    for i, ex in enumerate(batch):
-        n = len(ex["input_ids"])
-        ids[i, :n] = torch.tensor(ex["input_ids"])
-        mask[i, :n] = 1
-        if "labels" in ex:
-            labels[i, :n] = torch.tensor(ex["labels"])
-    out = {"input_ids": ids, "attention_mask": mask}
-    if any("labels" in ex for ex in batch):
-        out["labels"] = labels
-    return out
+    """DataCollatorForTokenClassification: pad to the batch's longest example (or to `pad_to`).
+    The same padding as rasid's own collate: the two loops differ in batching only."""
+    from rasid.ner.train import collate_tokens
+
+    return collate_tokens(batch, pad_id, pad_to)
 
 
 def shuffled_batches(n: int, batch_size: int, seed: int) -> list[list[int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,10 @@ NER_DIR = "ner"
 NER_SETTINGS = "rasid_ner.json"
 
 
-def collate_tokens(batch: list[dict], pad_id: int) -> dict:
-    """Pad to the longest window of the batch, not to max_length (dynamic padding)."""
-    width = max(len(ex["input_ids"]) for ex in batch)
+def collate_tokens(batch: Sequence[dict], pad_id: int, pad_to: int | None = None) -> dict:
+    """Pad to the longest window of the batch, not to max_length (dynamic padding); `pad_to` fixes
+    the width instead (the run_ner.py --pad_to_max_length baseline of the benchmarks)."""
+    width = pad_to or max(len(ex["input_ids"]) for ex in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
@@ -35,8 +37,12 @@ def collate_tokens(batch: list[dict], pad_id: int) -> dict:
         n = len(ex["input_ids"])
         ids[i, :n] = torch.tensor(ex["input_ids"])
         mask[i, :n] = 1
-        labels[i, :n] = torch.tensor(ex["labels"])
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        if "labels" in ex:
+            labels[i, :n] = torch.tensor(ex["labels"])
+    out = {"input_ids": ids, "attention_mask": mask}
+    if any("labels" in ex for ex in batch):
+        out["labels"] = labels
+    return out
 
 
 def torch_logits_fn(model: torch.nn.Module):
