@@ -4,7 +4,7 @@ import pytest
 
 from rasid.articles import Article, Entity, Relation
 from rasid.errors import RasidDataError
-from rasid.evaluation import prf, score_articles
+from rasid.evaluation import prf, score_articles, score_relations
 
 TEXT = "سيطرت هيئة تحرير الشام على الرستن وتلبيسة قرب حمص"
 
@@ -62,6 +62,7 @@ def test_relations_strict_and_facts(schema):
     row = conf["labels"].index("CONTROLS")
     assert conf["rows_gold_cols_pred"][row][conf["labels"].index("WITHDREW_FROM")] == 1
     assert r["relation_facts"]["micro"] == {"precision": 0.3333, "recall": 0.5, "f1": 0.4}
+    assert score_relations([g], [p], schema) == r["relations"]  # the threshold sweep's scorer
 
 
 def test_facts_count_once_and_normalise(schema):

@@ -14,7 +14,7 @@ from rasid.ner.decoding import spans_to_word_tags
 from rasid.schema import NO_RELATION, Schema
 from rasid.text import light_normalize, whitespace_words
 
-__all__ = ["prf", "score_articles", "format_report"]
+__all__ = ["prf", "score_articles", "score_relations", "format_report"]
 
 SEQEVAL_SCHEME = "seqeval IOB2 strict over whitespace words"
 
@@ -146,8 +146,7 @@ def _relations(pairs: list[tuple[Article, Article]], schema: Schema, where: str)
     )
 
 
-def score_articles(gold: list[Article], pred: list[Article], schema: Schema, where: str = "gold") -> dict:
-    """Score predictions against gold articles matched by id; returns the report of contract.md §3."""
+def _paired(gold: list[Article], pred: list[Article], where: str) -> list[tuple[Article, Article]]:
     pred_by_id = {a.id: a for a in pred}
     pairs = []
     for g in gold:
@@ -157,6 +156,17 @@ def score_articles(gold: list[Article], pred: list[Article], schema: Schema, whe
         if p.text != g.text:
             raise RasidDataError("predicted article text differs from the gold text", path=where, record=f"article {g.id}")
         pairs.append((g, p))
+    return pairs
+
+
+def score_relations(gold: list[Article], pred: list[Article], schema: Schema, where: str = "gold") -> dict:
+    """The report's `relations` section alone (no entity scoring), for sweeps over thresholds."""
+    return _relations(_paired(gold, pred, where), schema, where)[0]
+
+
+def score_articles(gold: list[Article], pred: list[Article], schema: Schema, where: str = "gold") -> dict:
+    """Score predictions against gold articles matched by id; returns the report of contract.md §3."""
+    pairs = _paired(gold, pred, where)
     relations, facts = _relations(pairs, schema, where)
     return {
         "entities": _entity_seqeval(pairs, schema.entity_labels),

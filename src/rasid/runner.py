@@ -1,4 +1,4 @@
-"""What `rasid train`, `evaluate` and `predict` do, start to finish."""
+"""What `rasid train` does, start to finish (`evaluate` and `predict` live in scoring.py)."""
 
 from __future__ import annotations
 

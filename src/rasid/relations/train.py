@@ -10,7 +10,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from rasid.articles import Article
 from rasid.config import RunConfig
-from rasid.evaluation import score_articles
+from rasid.evaluation import score_relations
 from rasid.io import atomic_dir
 from rasid.relations.model import RelationClassifier
 from rasid.relations.pipeline import collate_pairs, score_candidates, select_relations, torch_pair_logits, training_examples
@@ -38,7 +38,7 @@ def relation_dev_f1(model, dev: list[Article], schema: Schema, tokenizer, cfg: R
     for t in THRESHOLDS:
         rels = select_relations(dev, scored, schema, t)
         pred = [Article(a.id, a.text, a.entities, r, a.meta) for a, r in zip(dev, rels)]
-        f1 = score_articles(dev, pred, schema)["relations"]["micro"]["f1"]
+        f1 = score_relations(dev, pred, schema)["micro"]["f1"]
         if f1 > best_f1:
             best_f1, best_t = f1, t
     model.threshold = best_t
