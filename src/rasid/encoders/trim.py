@@ -86,14 +86,16 @@ def required_pieces(vocab: Sequence[str], *, all_single_chars: bool = True) -> s
     """Pieces kept whatever the corpora say: special tokens, digit runs (ASCII or Arabic-Indic),
     punctuation/symbol runs, and single characters (with or without ▁).
 
-    `all_single_chars=False` keeps only the single characters that are ASCII or Arabic script,
-    which saves ~15k rows but lets other scripts' letters become <unk>.
+    `all_single_chars=False` keeps only the single characters that are ASCII, Arabic script, digits,
+    punctuation or symbols: ~15k fewer rows, and letters of other scripts become <unk> (measured on
+    held-out Arabic news: no change in the unknown-piece rate).
     """
     keep: set[str] = set(SPECIAL_TOKENS) & set(vocab)
     for piece in vocab:
         body = _body(piece)
         if len(body) <= 1:
-            if all_single_chars or not body or body.isascii() or "\u0600" <= body <= "\u06ff":
+            if (all_single_chars or not body or body.isascii() or "\u0600" <= body <= "\u06ff" or body.isdigit()
+                    or _is_punctuation(body)):
                 keep.add(piece)
         elif _is_digits(body) or _is_punctuation(body):
             keep.add(piece)
@@ -187,12 +189,25 @@ def iter_news_corpora(corpora_dir: Path) -> Iterator[tuple[str, str, str]]:
     from rasid.gold.corpora import read_ant, read_saudinewsnet
 
     corpora_dir = Path(corpora_dir)
-    for article in read_saudinewsnet(corpora_dir / "saudinewsnet"):
-        yield "saudinewsnet", article.id, article.text
-    for article in read_ant(corpora_dir / "ant" / "articles.jsonl", category=None):
-        yield "ant", article.id, article.text
-    for record in _jsonl(corpora_dir / "arabic-newspapers-2012" / "articles.jsonl"):
-        yield "newspapers2012", f"np-{record['id']}", record.get("text") or ""
+    snn, ant, papers = corpora_dir / "saudinewsnet", corpora_dir / "ant" / "articles.jsonl", corpora_dir / "arabic-newspapers-2012" / "articles.jsonl"
+    if not any(p.exists() for p in (snn, ant, papers)):
+        raise RasidDataError("no news corpora here (saudinewsnet/, ant/articles.jsonl, arabic-newspapers-2012/articles.jsonl)",
+                             path=str(corpora_dir))
+    if snn.is_dir():
+        for article in read_saudinewsnet(snn):
+            yield "saudinewsnet", article.id, article.text
+    else:
+        log.warning("%s: not found; SaudiNewsNet left out", snn)
+    if ant.is_file():
+        for article in read_ant(ant, category=None):
+            yield "ant", article.id, article.text
+    else:
+        log.warning("%s: not found; ANT left out", ant)
+    if papers.is_file():
+        for record in _jsonl(papers):
+            yield "newspapers2012", f"np-{record['id']}", record.get("text") or ""
+    else:
+        log.warning("%s: not found; Arabic newspapers 2012 left out", papers)
 
 
 def iter_project_texts(project_root: Path, shared_data: Path) -> Iterator[tuple[str, str, str]]:

@@ -46,10 +46,12 @@ def collate_tokens(batch: Sequence[dict], pad_id: int, pad_to: int | None = None
 
 
 def torch_logits_fn(model: torch.nn.Module):
+    device = next(model.parameters()).device  # evaluation during GPU training runs where the model is
+
     @torch.inference_mode()
     def run(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        out = model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
-        return out.logits.float().numpy()
+        out = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(attention_mask).to(device))
+        return out.logits.float().cpu().numpy()
 
     return run
 

@@ -52,7 +52,7 @@ class RelationClassifier(nn.Module):
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.encoder.save_pretrained(path)
-        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, str(path / HEAD_FILE))
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}, str(path / HEAD_FILE))
         (path / META_FILE).write_text(json.dumps({"labels": self.labels, "none": "NONE", "threshold": self.threshold}, ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod

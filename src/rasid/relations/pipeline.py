@@ -171,7 +171,11 @@ def torch_pair_logits(model) -> PairLogitsFn:
     @torch.inference_mode()
     def run(input_ids: np.ndarray, attention_mask: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         model.eval()
-        return model.pair_logits(torch.from_numpy(input_ids), torch.from_numpy(attention_mask), torch.from_numpy(pairs)).float().numpy()
+        device = next(model.parameters()).device  # evaluation during GPU training runs where the model is
+        def on(a: np.ndarray):
+            return torch.from_numpy(a).to(device)
+
+        return model.pair_logits(on(input_ids), on(attention_mask), on(pairs)).float().cpu().numpy()
 
     return run
 

@@ -1,0 +1,88 @@
+"""`configs/pretrain.yaml`: what `make pretrain` runs. Any key can be overridden: --training.max_minutes 30."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from rasid.config import _coerce, _read_yaml
+from rasid.errors import RasidConfigError
+from rasid.io import atomic_write
+
+
+@dataclass
+class CorpusConfig:
+    corpora: str = "corpora"  # raw news under the shared data folder ($RASID_SHARED_DATA, default ../shared/data)
+    # never pretrain on text the encoder is later scored on
+    exclude: list[str] = field(default_factory=lambda: ["data/gold/dev.jsonl", "data/gold/test.jsonl"])
+    exclude_anercorp: str | None = "ner/anercorp/ANERCorp_CamelLab_test.txt"
+    shingle_words: int = 8  # an article sharing any run of this many words with an excluded text is dropped
+    out: str = "runs/pretrain/corpus"
+    workers: int = 2
+
+
+@dataclass
+class PretrainTraining:
+    seq_len: int = 128  # pieces per block, <s> and </s> included
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    mask_prob: float = 0.15  # share of words masked (all their pieces)
+    max_steps: int | None = None  # None: as many as fit in max_minutes, measured on the first steps
+    max_minutes: float = 110.0
+    eval_every: int = 200
+    eval_blocks: int = 256
+    checkpoint_minutes: float = 5.0
+    seed: int = 13
+    num_threads: int | None = None
+    bf16: bool = True  # autocast on a GPU only; CPU runs stay fp32
+
+
+@dataclass
+class PretrainConfig:
+    encoder: str = "e5-small-ar"
+    name: str = "rasid-ar"  # the adapted encoder's name
+    output: str = "runs/pretrain/rasid-ar"
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    training: PretrainTraining = field(default_factory=PretrainTraining)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        with atomic_write(path) as handle:
+            yaml.safe_dump(self.to_dict(), handle, allow_unicode=True, sort_keys=False)
+
+
+def load_pretrain_config(path: str | Path | None = None, overrides: dict[str, str] | None = None) -> PretrainConfig:
+    d = _read_yaml(Path(path)) if path else {}
+    defaults = PretrainConfig().to_dict()
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if key:
+            if section not in defaults or not isinstance(defaults[section], dict) or key not in defaults[section]:
+                raise RasidConfigError(f"unknown config key --{dotted}")
+            d.setdefault(section, {})
+            d[section][key] = _coerce(value, d[section].get(key, defaults[section][key]), dotted)
+        else:
+            if section not in defaults or isinstance(defaults[section], dict):
+                raise RasidConfigError(f"unknown config key --{dotted}")
+            d[section] = _coerce(value, d.get(section, defaults[section]), dotted)
+    unknown = set(d) - set(defaults)
+    if unknown:
+        raise RasidConfigError(f"{path}: unknown config keys {sorted(unknown)}")
+    try:
+        return PretrainConfig(
+            encoder=d.get("encoder", defaults["encoder"]),
+            name=d.get("name", defaults["name"]),
+            output=d.get("output", defaults["output"]),
+            corpus=CorpusConfig(**d.get("corpus", {})),
+            training=PretrainTraining(**d.get("training", {})),
+        )
+    except TypeError as exc:
+        raise RasidConfigError(f"{path}: {exc}") from None
