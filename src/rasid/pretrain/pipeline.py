@@ -63,12 +63,14 @@ batch {t.batch_size}, seed {t.seed}.
 - reproduce: `make pretrain` (configs/pretrain.yaml); it resumes from its last checkpoint
 
 ## Data and licences
-Raw news from the shared data folder, tokenised once: {manifest['articles']['train']:,} training articles
+Raw news from the project's shared data folder (SaudiNewsNet 2015, ANT 2015–17, Arabic newspapers 2012), tokenised once: {manifest['articles']['train']:,} training articles
 ({manifest['pieces']['train']:,} pieces) and {manifest['articles']['eval']:,} held-out articles for the loss curve.
 By corpus: {corpora}.
 
 - SaudiNewsNet (CC BY-NC-SA 4.0): **the adapted weights inherit its non-commercial terms.**
-- ANT corpus v1.1 and Arabic newspapers 2012: research use, as their cards in the shared data say.
+- ANT corpus v1.1 (Tunisian radio, 2015–17): Apache-2.0, with a request to cite.
+- Arabic newspapers 2012 (Nasreddine/arabic_news_papers_for_llms): no licence stated; used as unlabelled
+  text only, as the shared data card allows.
 
 Excluded, so that no score is measured on text the encoder was adapted on: the gold dev and
 test articles (by id) and every article sharing a run of {manifest['shingle_words']} words with them or with

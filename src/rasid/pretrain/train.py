@@ -182,8 +182,9 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
                                   lr=t.lr, fused=device.type == "cuda")
     schedule = Schedule(t.lr, t.warmup_steps)
     generator = torch.Generator().manual_seed(t.seed)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     progress = {"step": 0, "epoch": 0, "cursor": 0, "max_steps": t.max_steps, "tokens_seen": 0, "seconds": 0.0,
-                "history": [], "device": str(device), "resumed": []}
+                "history": [], "device": where + (" (bf16 autocast)" if device.type == "cuda" and t.bf16 else ""), "resumed": []}
     ckpt = out_dir / CHECKPOINT
     if ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
