@@ -209,6 +209,7 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
     seconds_before = progress["seconds"]
     last_ckpt = time.perf_counter()
     probe_start = None
+    probe_eval_s = 0.0  # evaluation inside the probe window is not step time
     while progress["max_steps"] is None or progress["step"] < progress["max_steps"]:
         if progress["cursor"] + t.batch_size > train.count:
             progress["epoch"] += 1
@@ -240,7 +241,7 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
             elif step == 3 + PROBE_STEPS and probe_start is not None:
                 if device.type == "cuda":
                     torch.cuda.synchronize()
-                per_step = (time.perf_counter() - probe_start) / PROBE_STEPS
+                per_step = (time.perf_counter() - probe_start - probe_eval_s) / PROBE_STEPS
                 # evaluation and checkpoints take time too: budget 92 % of the minutes for steps
                 budget = t.max_minutes * 60 * 0.92 - (time.perf_counter() - session_start) - seconds_before
                 progress["max_steps"] = max(step + 1, step + int(budget / per_step))
@@ -248,8 +249,12 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
                 log.info("%.3f s/step: %d steps fit in %.0f minutes", per_step, progress["max_steps"], t.max_minutes)
         done = progress["max_steps"] is not None and step >= progress["max_steps"]
         if step % t.eval_every == 0 or done:
+            eval_started = time.perf_counter()
+            eval_loss = evaluate(model, held, t, mask_args, device, t.batch_size)
+            if probe_start is not None and progress["max_steps"] is None:
+                probe_eval_s += time.perf_counter() - eval_started
             record = {"step": step, "tokens": progress["tokens_seen"], "train_loss": window_loss / max(window_n, 1),
-                      "lr": schedule(step - 1), "eval_loss": evaluate(model, held, t, mask_args, device, t.batch_size),
+                      "lr": schedule(step - 1), "eval_loss": eval_loss,
                       "seconds": round(seconds_before + time.perf_counter() - session_start, 1)}
             progress["history"].append(record)
             window_loss, window_n = 0.0, 0
