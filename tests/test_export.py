@@ -165,3 +165,42 @@ def test_cli_export_of_a_missing_run_is_one_clear_line(tmp_path):
     proc = rasid_cli("export", str(tmp_path / "nope"), str(tmp_path / "out"))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("rasid: error:") and "nope" in proc.stderr
+
+
+def test_graphs_trace_plain_attention_without_sdpa_guards(tiny):
+    """SDPA traced by the TorchScript exporter adds IsNaN/Where guards over every score tensor;
+    they took a quarter of ONNX Runtime's time on 256-piece windows (onnx_graphs._eager_attention)."""
+    import onnx
+
+    for name in ("entities.onnx", "relations.onnx", "entities.int8.onnx", "relations.int8.onnx"):
+        graph = onnx.load(str(tiny["bundle"] / "onnx" / name), load_external_data=False).graph
+        ops = [node.op_type for node in graph.node]
+        assert "IsNaN" not in ops and "Softmax" in ops, name
+        if "int8" in name:  # per-channel weights: one scale per output row of a MatMul's weight
+            scales = [init for init in graph.initializer if init.name.endswith("_scale") and len(init.dims) == 1 and init.dims[0] > 1]
+            assert scales, name
+
+
+def test_export_leaves_the_models_attention_as_it_was(tiny, tmp_path):
+    from transformers import AutoModelForTokenClassification
+
+    from rasid.onnx_graphs import export_entity_graph
+
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny["run"] / "ner"), attn_implementation="sdpa")
+    export_entity_graph(model, tmp_path / "entities.onnx")
+    assert model.config._attn_implementation == "sdpa"
+
+
+def test_window_batching_does_not_change_predictions(tiny, monkeypatch):
+    from rasid.articles import Article, read_articles
+
+    texts = [Article(a.id, a.text) for a in read_articles(tiny["test"])]
+    spans = {}
+    for batch in ("1", "8"):
+        monkeypatch.setenv("RASID_WINDOW_BATCH", batch)
+        predictor = load_bundle(tiny["bundle"], backend="onnx")
+        assert predictor.window_batch == int(batch) and predictor.tagger.batch_size == int(batch)
+        out = predictor.predict(texts)
+        spans[batch] = ([[(e.start, e.end, e.label) for e in a.entities] for a in out],
+                        [[(r.label, r.head, r.tail) for r in a.relations] for a in out])
+    assert spans["1"] == spans["8"]

@@ -79,12 +79,8 @@ class RelationConfig:
     threshold: float = 0.5  # below this the pair is 'no relation'
 
 
-@dataclass
-class RunConfig:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    relations: RelationConfig = field(default_factory=RelationConfig)
+class SavedConfig:
+    """For config dataclasses: the resolved values as a dict, and saved as YAML next to what they made."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -92,6 +88,14 @@ class RunConfig:
     def save(self, path: str | Path) -> None:
         with atomic_write(path) as handle:
             yaml.safe_dump(self.to_dict(), handle, allow_unicode=True, sort_keys=False)
+
+
+@dataclass
+class RunConfig(SavedConfig):
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    relations: RelationConfig = field(default_factory=RelationConfig)
 
 
 def _merge(base: dict, update: dict) -> dict:

@@ -161,7 +161,7 @@ def check_parity(torch_pred, bundle_dir: Path, gold: list[Article], data_label: 
     Raises RasidConfigError when fp32 logits differ by more than LOGIT_TOLERANCE or any span or
     relation differs; returns the measurements (the manifest's `parity`).
     """
-    from rasid.relations.pipeline import predict_relations, torch_pair_logits
+    from rasid.relations.pipeline import DEFAULT_WINDOW_BATCH, predict_relations, torch_pair_logits
 
     schema = torch_pred.schema
     has_gold = bool(gold)
@@ -174,6 +174,8 @@ def check_parity(torch_pred, bundle_dir: Path, gold: list[Article], data_label: 
     torch_out, torch_s = _timed(torch_pred.predict, inputs)
 
     onnx_pred = load_bundle(bundle_dir, backend="onnx", variant="fp32", verify=False)
+    # batch windows as the run does, so that every call can be compared with PyTorch's
+    onnx_pred.tagger.batch_size, onnx_pred.window_batch = torch_pred.tagger.batch_size, DEFAULT_WINDOW_BATCH
     ent_cmp = _Comparer(onnx_pred.tagger.logits_fn, ent_rec, "entity logits")
     onnx_pred.tagger.logits_fn = ent_cmp
     onnx_out, onnx_s = _timed(onnx_pred.predict, inputs)

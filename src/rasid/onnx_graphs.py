@@ -7,6 +7,7 @@ PyTorch); optimum cannot sit beside transformers 5, so it is not used.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -47,6 +48,20 @@ def _dummy(vocab_size: int, batch: int = 2, length: int = 12) -> tuple[torch.Ten
     return ids, mask
 
 
+@contextlib.contextmanager
+def _eager_attention(model):
+    """Trace the plain attention (matmul, additive mask, softmax), not SDPA. The TorchScript
+    exporter turns SDPA into Where/IsNaN guards over every [heads, n, n] score tensor: on 256-piece
+    windows they took 21-29 % of ONNX Runtime's time and left fp32 ONNX slower than PyTorch.
+    Measured on rasid-ar, 1 × 256 pieces, 2 threads: int8 62 → 39 ms, fp32 116 → 81 ms."""
+    previous = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(previous)
+
+
 def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], output: str, axes: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
@@ -59,8 +74,9 @@ def export_entity_graph(model: nn.Module, path: Path) -> None:
     """(input_ids, attention_mask) [batch, sequence] int64 → logits [batch, sequence, tags]."""
     ids, mask = _dummy(model.config.vocab_size)
     seq = {0: "batch", 1: "sequence"}
-    _export(_EntityLogits(model), (ids, mask), path, ["input_ids", "attention_mask"], "logits",
-            {"input_ids": seq, "attention_mask": seq, "logits": seq})
+    with _eager_attention(model):
+        _export(_EntityLogits(model), (ids, mask), path, ["input_ids", "attention_mask"], "logits",
+                {"input_ids": seq, "attention_mask": seq, "logits": seq})
 
 
 def export_relation_graph(model: nn.Module, path: Path) -> None:
@@ -68,18 +84,21 @@ def export_relation_graph(model: nn.Module, path: Path) -> None:
     ids, mask = _dummy(model.encoder.config.vocab_size)
     pairs = torch.tensor([[0, 1, 5], [1, 2, 6], [0, 3, 1]], dtype=torch.long)
     seq = {0: "batch", 1: "sequence"}
-    _export(_PairLogits(model), (ids, mask, pairs), path, ["input_ids", "attention_mask", "pairs"], "pair_logits",
-            {"input_ids": seq, "attention_mask": seq, "pairs": {0: "pairs"}, "pair_logits": {0: "pairs"}})
+    with _eager_attention(model.encoder):
+        _export(_PairLogits(model), (ids, mask, pairs), path, ["input_ids", "attention_mask", "pairs"], "pair_logits",
+                {"input_ids": seq, "attention_mask": seq, "pairs": {0: "pairs"}, "pair_logits": {0: "pairs"}})
 
 
 def quantize_int8(src: Path, dst: Path) -> None:
-    """Dynamic int8 quantisation of weights (MatMul, Gather: the embedding table too)."""
+    """Dynamic int8 quantisation of weights (MatMul, Gather: the embedding table too), per channel."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # the quantiser logs every tensor it skips on the root logger; keep the export output readable
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+        # one scale per output channel: on the gold test articles per-tensor scales lost 0.9-1.2 entity
+        # F1 points (depending on window batching), per-channel 0.24, at the same speed and size
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
     finally:
         logging.disable(previous)

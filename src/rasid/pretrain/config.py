@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from rasid.config import _coerce, _read_yaml
+from rasid.config import SavedConfig, _coerce, _read_yaml
 from rasid.errors import RasidConfigError
-from rasid.io import atomic_write
 
 
 @dataclass
@@ -44,19 +40,12 @@ class PretrainTraining:
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(SavedConfig):
     encoder: str = "e5-small-ar"
     name: str = "rasid-ar"  # the adapted encoder's name
     output: str = "runs/pretrain/rasid-ar"
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     training: PretrainTraining = field(default_factory=PretrainTraining)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def save(self, path: str | Path) -> None:
-        with atomic_write(path) as handle:
-            yaml.safe_dump(self.to_dict(), handle, allow_unicode=True, sort_keys=False)
 
 
 def load_pretrain_config(path: str | Path | None = None, overrides: dict[str, str] | None = None) -> PretrainConfig:

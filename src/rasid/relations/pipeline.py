@@ -162,6 +162,7 @@ def _allowed_mask(article: Article, cands: list[Candidate], schema: Schema) -> n
     return np.array(rows, dtype=bool)
 
 
+DEFAULT_WINDOW_BATCH = 8  # marked windows per encoder call in training-time evaluation
 PairLogitsFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -181,7 +182,7 @@ def torch_pair_logits(model) -> PairLogitsFn:
 
 
 def score_candidates(logits_fn: PairLogitsFn, articles: list[Article], schema: Schema, tokenizer, cfg, normalize: bool,
-                     pad_id: int, batch_size: int = 8) -> list[list[tuple[Candidate, str, float]]]:
+                     pad_id: int, batch_size: int = DEFAULT_WINDOW_BATCH) -> list[list[tuple[Candidate, str, float]]]:
     """Every candidate pair of each article with its most probable relation the schema allows."""
     results: list[list[tuple[Candidate, str, float]]] = []
     for art in articles:
@@ -209,7 +210,7 @@ def select_relations(articles: list[Article], scored: list[list[tuple[Candidate,
 
 
 def predict_relations(logits_fn: PairLogitsFn, articles: list[Article], schema: Schema, tokenizer, cfg, normalize: bool,
-                      pad_id: int, batch_size: int = 8) -> list[list[Relation]]:
+                      pad_id: int, batch_size: int = DEFAULT_WINDOW_BATCH) -> list[list[Relation]]:
     """Relations for each article from its (gold or predicted) entities, with any backend."""
     scored = score_candidates(logits_fn, articles, schema, tokenizer, cfg, normalize, pad_id, batch_size)
     return select_relations(articles, scored, schema, cfg.threshold)
