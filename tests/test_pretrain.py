@@ -88,6 +88,8 @@ def test_exclusion_drops_ids_and_reprinted_text():
     reprint = "عاجل: " + held.replace("أعلنت", "أعلنت،") + " وفق مصادر"
     assert exclusion.hits("other", reprint)  # punctuation does not hide a reprint
     assert not exclusion.hits("other", "أعلنت وزارة الدفاع اليوم أن قواتها انسحبت من مواقع قرب الحدود")
+    short = pc.build_exclusion([("t-1", "قصف مطار صنعاء")], n=8)  # shorter than a shingle: the whole text counts
+    assert short.hits("other", "قصف، مطار صنعاء!") and not short.hits("other", "قصف مطار عدن")
 
 
 def test_corpus_build_is_leak_free_deterministic_and_atomic(tiny_dir, tmp_path):
@@ -173,3 +175,20 @@ def test_pretrain_cli_refuses_unknown_keys_and_missing_corpora(tiny_dir, tmp_pat
     code = main(["pretrain", "--config", str(config)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "no news corpora here" in err
+
+
+@pytest.mark.slow
+def test_a_run_resumed_before_it_was_sized_still_sizes_itself_and_stops(tiny_dir, tmp_path):
+    pc.build_corpus(tiny_dir, _news(), pc.build_exclusion([], n=8), tmp_path / "corpus", workers=1,
+                    held_out=lambda aid: aid.endswith("3"))
+    overrides = {"training.seq_len": "64", "training.batch_size": "4", "training.warmup_steps": "2", "training.eval_every": "1000",
+                 "training.eval_blocks": "8", "training.max_steps": "5", "training.num_threads": "1"}
+    cfg = load_pretrain_config(ROOT / "configs" / "pretrain.yaml", overrides)
+    out = tmp_path / "run"
+    run_pretraining(cfg, tiny_dir, tmp_path / "corpus", out)
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    state["progress"]["max_steps"] = None  # as if the checkpoint was written while the first steps were being timed
+    torch.save(state, out / "checkpoint.pt")
+    cfg.training.max_steps, cfg.training.max_minutes = None, 0.001  # the budget is spent: stop right after sizing
+    progress, _ = run_pretraining(cfg, tiny_dir, tmp_path / "corpus", out)
+    assert progress["resumed"] == [5] and progress["max_steps"] == progress["step"] == 5 + 3 + 20 + 1

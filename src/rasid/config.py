@@ -148,13 +148,14 @@ def _coerce(value: str, current: Any, key: str) -> Any:
     return parsed
 
 
-def apply_overrides(d: dict, overrides: dict[str, str]) -> dict:
-    """Apply `section.key=value` overrides, refusing keys the config does not have."""
-    defaults = RunConfig().to_dict()
+def apply_overrides(d: dict, overrides: dict[str, str], defaults: dict | None = None) -> dict:
+    """Apply `section.key=value` overrides, refusing keys the config (`defaults`: RunConfig's) does not have."""
+    defaults = defaults if defaults is not None else RunConfig().to_dict()
     for dotted, value in overrides.items():
         section, _, key = dotted.partition(".")
-        if section not in defaults or key not in defaults[section]:
-            raise RasidConfigError(f"unknown config key --{dotted} (sections: {', '.join(defaults)})")
+        if not isinstance(defaults.get(section), dict) or key not in defaults[section]:
+            sections = ", ".join(k for k, v in defaults.items() if isinstance(v, dict))
+            raise RasidConfigError(f"unknown config key --{dotted} (sections: {sections})")
         d.setdefault(section, {})
         current = d[section].get(key, defaults[section][key])
         d[section][key] = _coerce(value, current, dotted)

@@ -27,6 +27,8 @@ from rasid.io import atomic_write
 
 log = logging.getLogger(__name__)
 
+STAGES = ("anercorp", "gold", "cost")
+
 
 @dataclass
 class CompareConfig:
@@ -202,9 +204,8 @@ def markdown_table(results: dict) -> str:
                      f"{_fmt(c.get('parameters') and c['parameters'] / 1e6, '{:.1f} M')} | {_fmt(c.get('weights_mb'), '{:.0f} MB')} | "
                      f"{_fmt(c.get('cpu_train_tokens_per_s'), '{:.0f}')} | {_fmt(c.get('cpu_articles_per_s'), '{:.2f}')} |")
     notes = []
-    for stage, machine in results.get("machines", {}).items():
-        m = json.loads(machine) if isinstance(machine, str) else machine
-        where = m.get("gpu") if m.get("gpu") and "none" not in m["gpu"] else f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('torch_threads')} torch threads"
+    for stage, m in results.get("machines", {}).items():
+        where = m.get("gpu") or f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('torch_threads')} torch threads"
         notes.append(f"- {stage}: {where}; torch {m.get('versions', {}).get('torch')}, python {m.get('python')}")
     for label, row in results.get("also", {}).items():
         a, g = row.get("anercorp", {}), row.get("gold", {})
@@ -212,21 +213,20 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines + [""] + notes) + "\n"
 
 
-def compare_encoders(cfg: CompareConfig, stages: tuple[str, ...] = ("anercorp", "gold", "cost"), out_dir: Path | None = None) -> dict:
+def compare_encoders(cfg: CompareConfig, stages: tuple[str, ...] = STAGES, out_dir: Path | None = None) -> dict:
+    import torch
+
     from rasid.bench.runner import machine_info
 
+    unknown = [stage for stage in stages if stage not in STAGES]
+    if unknown:  # before hours of training, not after
+        raise RasidConfigError(f"unknown stage {unknown[0]!r}: {', '.join(STAGES)}")
     out = Path(out_dir or cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "compare.json"
     results = _load(path)
     machine = machine_info()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            machine["gpu"] = torch.cuda.get_device_name(0)
-    except ImportError:
-        pass
+    machine["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None  # the training stages use it
     for name in cfg.encoders:
         label = _label(name)
         row = results["rows"].setdefault(label, {})
@@ -237,13 +237,11 @@ def compare_encoders(cfg: CompareConfig, stages: tuple[str, ...] = ("anercorp", 
                 row[stage] = anercorp_quality(name, cfg, work)
             elif stage == "gold":
                 row[stage] = gold_quality(name, cfg, work)
-            elif stage == "cost":
-                row[stage] = cost(name, cfg, Path("data/gold/dev.jsonl"), Path("data/gold/train.jsonl"))
             else:
-                raise RasidConfigError(f"unknown stage {stage!r}: anercorp, gold, cost")
+                row[stage] = cost(name, cfg, Path("data/gold/dev.jsonl"), Path("data/gold/train.jsonl"))
             row[stage]["seconds"] = round(time.perf_counter() - started, 1)
-            row[stage]["machine"] = machine.get("gpu") or machine.get("cpu")
-            results.setdefault("machines", {})[stage] = json.dumps(machine, ensure_ascii=False)
+            row[stage]["machine"] = machine["gpu"] or machine["cpu"]
+            results.setdefault("machines", {})[stage] = machine
             _save(path, results)
             log.info("%s %s: %s", label, stage, {k: v for k, v in row[stage].items() if not isinstance(v, dict)})
     return results

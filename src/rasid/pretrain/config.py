@@ -1,11 +1,11 @@
-"""`configs/pretrain.yaml`: what `make pretrain` runs. Any key can be overridden: --training.max_minutes 30."""
+"""`configs/pretrain.yaml`: what `make pretrain` runs. Any key of a section can be overridden: --training.max_minutes 30."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rasid.config import SavedConfig, _coerce, _read_yaml
+from rasid.config import SavedConfig, _read_yaml, apply_overrides
 from rasid.errors import RasidConfigError
 
 
@@ -51,17 +51,7 @@ class PretrainConfig(SavedConfig):
 def load_pretrain_config(path: str | Path | None = None, overrides: dict[str, str] | None = None) -> PretrainConfig:
     d = _read_yaml(Path(path)) if path else {}
     defaults = PretrainConfig().to_dict()
-    for dotted, value in (overrides or {}).items():
-        section, _, key = dotted.partition(".")
-        if key:
-            if section not in defaults or not isinstance(defaults[section], dict) or key not in defaults[section]:
-                raise RasidConfigError(f"unknown config key --{dotted}")
-            d.setdefault(section, {})
-            d[section][key] = _coerce(value, d[section].get(key, defaults[section][key]), dotted)
-        else:
-            if section not in defaults or isinstance(defaults[section], dict):
-                raise RasidConfigError(f"unknown config key --{dotted}")
-            d[section] = _coerce(value, d.get(section, defaults[section]), dotted)
+    d = apply_overrides(d, overrides or {}, defaults)
     unknown = set(d) - set(defaults)
     if unknown:
         raise RasidConfigError(f"{path}: unknown config keys {sorted(unknown)}")

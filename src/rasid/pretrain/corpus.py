@@ -55,10 +55,7 @@ class Exclusion:
     n: int
 
     def hits(self, article_id: str, text: str) -> bool:
-        if article_id in self.ids:
-            return True
-        ws = words(text)
-        return any(hash(tuple(ws[i : i + self.n])) in self.shingles for i in range(max(len(ws) - self.n + 1, 0)))
+        return article_id in self.ids or not self.shingles.isdisjoint(shingles(text, self.n))
 
 
 def build_exclusion(texts: Iterable[tuple[str, str]], n: int) -> Exclusion:

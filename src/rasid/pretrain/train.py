@@ -32,7 +32,7 @@ from rasid.pretrain.masking import IGNORE, mask_whole_words
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
-PROBE_STEPS = 20  # steps timed (after 3 warm-up steps) to size a run by minutes
+PROBE_STEPS = 20  # steps timed (after a session's first 3) to size a run by minutes
 ENCODER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "NOTICE")
 
 
@@ -208,7 +208,7 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
     session_start = time.perf_counter()
     seconds_before = progress["seconds"]
     last_ckpt = time.perf_counter()
-    probe_start = None
+    session_steps, probe_start = 0, None
     probe_eval_s = 0.0  # evaluation inside the probe window is not step time
     while progress["max_steps"] is None or progress["step"] < progress["max_steps"]:
         if progress["cursor"] + t.batch_size > train.count:
@@ -233,12 +233,13 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
         window_n += 1
 
         step = progress["step"]
-        if progress["max_steps"] is None:
-            if step == 3:
+        session_steps += 1
+        if progress["max_steps"] is None:  # still sizing the run (also after resuming a checkpoint saved before that)
+            if session_steps == 3:
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 probe_start = time.perf_counter()
-            elif step == 3 + PROBE_STEPS and probe_start is not None:
+            elif session_steps == 3 + PROBE_STEPS and probe_start is not None:
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 per_step = (time.perf_counter() - probe_start - probe_eval_s) / PROBE_STEPS
