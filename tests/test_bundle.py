@@ -221,3 +221,13 @@ def test_evaluating_data_outside_the_bundle_schema_is_one_clear_line(tiny, tmp_p
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("rasid: error:") and "PERSON" in last and "bad.jsonl" in last
+
+
+@pytest.mark.parametrize(("name", "value"), [("RASID_WINDOW_BATCH", "eight"), ("RASID_WINDOW_BATCH", "0"), ("RASID_ORT_THREADS", "-1")])
+def test_bad_environment_settings_are_one_clear_line(tiny, monkeypatch, name, value):
+    from rasid.bundle import load_bundle
+    from rasid.errors import RasidConfigError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(RasidConfigError, match=rf"\${name}='{value}': expected a whole number"):
+        load_bundle(tiny["bundle"])

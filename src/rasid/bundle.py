@@ -41,6 +41,20 @@ THREADS_ENV = "RASID_ORT_THREADS"
 WINDOW_BATCH_ENV = "RASID_WINDOW_BATCH"  # windows per encoder call when predicting from a bundle
 
 
+def _env_int(name: str, default: int, *, minimum: int) -> int:
+    """A whole-number setting from the environment; a bad value is one clear error, not a traceback."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RasidConfigError(f"${name}={raw!r}: expected a whole number ≥ {minimum}") from None
+    if value < minimum:
+        raise RasidConfigError(f"${name}={raw!r}: expected a whole number ≥ {minimum}")
+    return value
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -120,7 +134,7 @@ def _ort_session(path: Path, threads: int | None):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    threads = threads if threads is not None else int(os.environ.get(THREADS_ENV, "0") or 0)
+    threads = threads if threads is not None else _env_int(THREADS_ENV, 0, minimum=0)
     opts.intra_op_num_threads = threads  # 0: one per core
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -183,7 +197,7 @@ class BundlePredictor:
         self.path, self.manifest, self.backend, self.variant = path, manifest, backend, variant
         # Windows one at a time: on the 2-core CPU that beat batches of 4 and 8 for every backend (no
         # padding to the longest window; int8 3.3 vs 2.2 articles/s). Larger machines may batch.
-        self.window_batch = max(1, int(os.environ.get(WINDOW_BATCH_ENV, "1") or 1))
+        self.window_batch = _env_int(WINDOW_BATCH_ENV, 1, minimum=1)
         self.schema = Schema.from_dict(manifest["schema"])
         ent = manifest["entities"]
         tags = list(ent["tags"])
