@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM ?= false
 LS_VENV := .venv-ls
 LS_STAMP := $(LS_VENV)/.installed
 
-.PHONY: help setup system-deps labelstudio-env train train-quick pretrain compare-encoders evaluate predict export serve test test-fast lint bench bench-quick labelstudio clean
+.PHONY: help setup system-deps labelstudio-env train train-quick pretrain distil compare-encoders evaluate predict export serve test test-fast lint bench bench-quick labelstudio clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | column -t -s $$'\t'
@@ -50,6 +50,9 @@ train-quick: $(STAMP)  ## a 2-minute run for a first look
 
 pretrain: $(STAMP)  ## adapt e5-small-ar to Arabic news (masked-LM, ≤ 2 h on this CPU, resumable) → runs/pretrain/rasid-ar/encoder
 	$(RASID) pretrain --config configs/pretrain.yaml
+
+distil: $(STAMP)  ## distil rasid-ar into 6 layers (hidden-state MSE, resumable) → runs/distil/rasid-ar-6/encoder
+	$(RASID) distil --config configs/distil.yaml
 
 compare-encoders: $(STAMP)  ## scratch / e5-small / e5-small-ar / rasid-ar side by side (hours on a CPU; docs/encoders.md)
 	$(RASID) compare-encoders --config configs/compare-encoders.yaml

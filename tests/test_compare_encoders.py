@@ -62,3 +62,19 @@ def test_unknown_stage_is_one_clear_error(capsys, tmp_path):
     assert main(["compare-encoders", "--config", str(config), "--stages", "bogus"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown stage 'bogus'" in err
+
+
+def test_rows_measured_on_different_machines_each_say_where(tmp_path):
+    from rasid.encoders.compare import _load
+
+    gpu = {"cpu": "Xeon", "cores": 16, "torch_threads": 4, "gpu": "NVIDIA H200", "python": "3.12", "versions": {"torch": "2.11"}}
+    cpu = {"cpu": "Xeon", "cores": 2, "torch_threads": 2, "gpu": None, "python": "3.11", "versions": {"torch": "2.13"}}
+    # an older file: machines keyed by stage, so re-running e5's ANERCorp on the CPU replaced the GPU's entry
+    (tmp_path / "compare.json").write_text(json.dumps({
+        "rows": {"rasid-ar": {"anercorp": {"f1": 0.7, "machine": "NVIDIA H200"}, "gold": {"machine": "NVIDIA H200"}},
+                 "e5-small": {"anercorp": {"f1": 0.6, "machine": "Xeon"}}},
+        "machines": {"anercorp": cpu, "gold": json.dumps(gpu)}}))
+    table = markdown_table(_load(tmp_path / "compare.json"))
+    assert "- anercorp on NVIDIA H200 (rasid-ar); torch 2.11, python 3.12" in table
+    assert "- anercorp on Xeon, 2 cores, 2 torch threads (e5-small); torch 2.13, python 3.11" in table
+    assert "- gold on NVIDIA H200 (rasid-ar)" in table

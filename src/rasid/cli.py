@@ -195,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", default="configs/pretrain.yaml")
     s.set_defaults(func=cmd_pretrain)
 
+    s = sub.add_parser("distil", help="distil an encoder into fewer layers (hidden-state MSE on Arabic news, resumable)",
+                       description="Overrides: --distil.layers 4 --training.max_minutes 30")
+    s.add_argument("--config", default="configs/distil.yaml")
+    s.set_defaults(func=cmd_pretrain)
+
     s = sub.add_parser("compare-encoders", help="the encoders side by side: ANERCorp and gold F1, size, CPU speed (results/encoders)")
     s.add_argument("--config", default="configs/compare-encoders.yaml")
     s.add_argument("--stages", default="anercorp,gold,cost", help="any of anercorp, gold (need training) and cost (CPU speed, size)")
@@ -229,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("train", "pretrain", "labelstudio"):
+    if extra and args.command not in ("train", "pretrain", "distil", "labelstudio"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

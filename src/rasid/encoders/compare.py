@@ -177,11 +177,22 @@ def cost(name: str, cfg: CompareConfig, gold_dev: Path, gold_train: Path) -> dic
             "cpu_threads": cfg.speed_threads, "source": spec.origin.get("source")}
 
 
+def _machine_label(machine: dict) -> str:
+    gpu = machine.get("gpu")
+    if gpu and not str(gpu).startswith("none"):  # rasid.bench writes "none used (CPU benchmark)"
+        return gpu
+    return machine.get("cpu") or "unknown machine"
+
+
 def _load(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"rows": {}}
+        return {"rows": {}, "machines": {}}
+    # machines were once keyed by stage, so a stage re-run elsewhere hid where the other rows ran
+    machines = {k: json.loads(m) if isinstance(m, str) else m for k, m in results.get("machines", {}).items()}
+    results["machines"] = {(_machine_label(m) if key in STAGES else key): m for key, m in machines.items()}
+    return results
 
 
 def _save(path: Path, results: dict) -> None:
@@ -204,9 +215,20 @@ def markdown_table(results: dict) -> str:
                      f"{_fmt(c.get('parameters') and c['parameters'] / 1e6, '{:.1f} M')} | {_fmt(c.get('weights_mb'), '{:.0f} MB')} | "
                      f"{_fmt(c.get('cpu_train_tokens_per_s'), '{:.0f}')} | {_fmt(c.get('cpu_articles_per_s'), '{:.2f}')} |")
     notes = []
-    for stage, m in results.get("machines", {}).items():
-        where = m.get("gpu") or f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('torch_threads')} torch threads"
-        notes.append(f"- {stage}: {where}; torch {m.get('versions', {}).get('torch')}, python {m.get('python')}")
+    machines = results.get("machines", {})
+    for stage in STAGES:  # where each stage ran, row by row: quality may come from several machines
+        by_machine: dict[str, list[str]] = {}
+        for label, row in results["rows"].items():
+            if stage in row:
+                by_machine.setdefault(row[stage].get("machine", "unknown machine"), []).append(label)
+        for where, labels in by_machine.items():
+            m = machines.get(where, {})
+            if m and _machine_label(m) == m.get("gpu"):
+                desc = m["gpu"]
+            else:
+                desc = f"{m['cpu']}, {m.get('cores')} cores, {m.get('torch_threads')} torch threads" if m else where
+            versions = f"; torch {m.get('versions', {}).get('torch')}, python {m.get('python')}" if m else ""
+            notes.append(f"- {stage} on {desc} ({', '.join(labels)}){versions}")
     for label, row in results.get("also", {}).items():
         a, g = row.get("anercorp", {}), row.get("gold", {})
         notes.append(f"- {label}: ANERCorp {_fmt(a.get('f1'))}, gold dev entity {_fmt(g.get('dev_entity_f1'))}, relation {_fmt(g.get('dev_relation_f1'))}")
@@ -240,8 +262,8 @@ def compare_encoders(cfg: CompareConfig, stages: tuple[str, ...] = STAGES, out_d
             else:
                 row[stage] = cost(name, cfg, Path("data/gold/dev.jsonl"), Path("data/gold/train.jsonl"))
             row[stage]["seconds"] = round(time.perf_counter() - started, 1)
-            row[stage]["machine"] = machine["gpu"] or machine["cpu"]
-            results.setdefault("machines", {})[stage] = machine
+            row[stage]["machine"] = _machine_label(machine)
+            results.setdefault("machines", {})[_machine_label(machine)] = machine
             _save(path, results)
             log.info("%s %s: %s", label, stage, {k: v for k, v in row[stage].items() if not isinstance(v, dict)})
     return results

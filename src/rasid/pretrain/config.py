@@ -1,4 +1,4 @@
-"""`configs/pretrain.yaml`: what `make pretrain` runs. Any key of a section can be overridden: --training.max_minutes 30."""
+"""`configs/pretrain.yaml` / `configs/distil.yaml`: what `make pretrain` / `make distil` run. Any key of a section can be overridden: --training.max_minutes 30."""
 
 from __future__ import annotations
 
@@ -40,12 +40,19 @@ class PretrainTraining:
 
 
 @dataclass
+class DistilSettings:
+    # set: instead of masked-LM, distil `encoder` into a student with this many of its layers
+    layers: int | None = None
+
+
+@dataclass
 class PretrainConfig(SavedConfig):
     encoder: str = "e5-small-ar"
     name: str = "rasid-ar"  # the adapted encoder's name
     output: str = "runs/pretrain/rasid-ar"
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     training: PretrainTraining = field(default_factory=PretrainTraining)
+    distil: DistilSettings = field(default_factory=DistilSettings)
 
 
 def load_pretrain_config(path: str | Path | None = None, overrides: dict[str, str] | None = None) -> PretrainConfig:
@@ -62,6 +69,7 @@ def load_pretrain_config(path: str | Path | None = None, overrides: dict[str, st
             output=d.get("output", defaults["output"]),
             corpus=CorpusConfig(**d.get("corpus", {})),
             training=PretrainTraining(**d.get("training", {})),
+            distil=DistilSettings(**d.get("distil", {})),
         )
     except TypeError as exc:
         raise RasidConfigError(f"{path}: {exc}") from None

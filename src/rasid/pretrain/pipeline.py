@@ -78,8 +78,34 @@ the ANERCorp test split. Dropped: {dropped}.
 """
 
 
+def distil_card(origin: dict, progress: dict, manifest: dict, cfg: PretrainConfig, layers: list[int]) -> str:
+    history = [h for h in progress["history"] if "eval_loss" in h]
+    t = cfg.training
+    return f"""# {origin['name']}: {origin.get('base')} distilled to {len(layers)} layers
+
+**Teacher**: {origin.get('base')}. **Parameters**: {origin['parameters']:,}. **Stored as** fp16 safetensors; rasid loads it in float32.
+
+## How it was made
+The student is a copy of the teacher that keeps layers {', '.join(str(k) for k in layers)} (0-based) of its
+{manifest.get('teacher_layers', 12)}, then learns to reproduce the teacher's hidden states (embedding output and the
+output of each kept layer; mean squared error) on raw Arabic news in rasid's model input, blocks
+of {t.seq_len} pieces. AdamW, peak learning rate {t.lr:g}, {t.warmup_steps} warm-up steps, linear decay to 10 %,
+batch {t.batch_size}, seed {t.seed}.
+
+- steps: {progress['step']:,}; pieces seen: {progress['tokens_seen']:,}; device: {progress.get('device')}; {progress['seconds'] / 60:.1f} min
+- held-out distillation loss: {history[0]['eval_loss']:.4f} before training → {history[-1]['eval_loss']:.4f} at the end (curve: loss_curve.png)
+- reproduce: `make distil` (configs/distil.yaml); it resumes from its last checkpoint
+
+## Data and licences
+The same corpus, exclusions and licences as the teacher's adaptation ({manifest['articles']['train']:,} training articles,
+{manifest['pieces']['train']:,} pieces; gold dev/test and ANERCorp test overlaps excluded). SaudiNewsNet (CC BY-NC-SA 4.0)
+is part of it: **the distilled weights inherit its non-commercial terms**, as the teacher's do.
+"""
+
+
 def pretrain(cfg: PretrainConfig, out_dir: Path | None = None) -> Path:
-    """Run the whole pretraining; returns the exported encoder folder (`<output>/encoder`)."""
+    """Run the whole pretraining (masked-LM, or distillation when `distil.layers` is set); returns
+    the exported encoder folder (`<output>/encoder`)."""
     from rasid.encoders import materialize, resolve_encoder
 
     out = Path(out_dir) if out_dir is not None else _project_path(cfg.output)
@@ -88,14 +114,28 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None) -> Path:
     spec = resolve_encoder(cfg.encoder)
     encoder_dir = materialize(spec)
     corpus_dir, manifest = prepare_corpus(cfg, encoder_dir)
-    progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out)
-    encoder_out = export_encoder(model, encoder_dir, out / "encoder", name=cfg.name, progress=progress, base_origin=spec.origin)
-    plot_loss_curve(progress["history"], encoder_out / "loss_curve.png", f"{cfg.name}: masked-LM loss")
+    if cfg.distil.layers:
+        from rasid.pretrain.distil import HiddenStateDistillation
+
+        objective = HiddenStateDistillation(encoder_dir, cfg.distil.layers)
+        progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out, make_objective=lambda *_: objective)
+        how = f"distilled to {len(objective.layers)} layers (hidden-state MSE) on Arabic news"
+    else:
+        objective = None
+        progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out)
+        how = "adapted to Arabic news by masked-language modelling"
+    encoder_out = export_encoder(model, encoder_dir, out / "encoder", name=cfg.name, progress=progress, base_origin=spec.origin, how=how)
+    title = objective.title if objective else "masked-LM loss"
+    plot_loss_curve(progress["history"], encoder_out / "loss_curve.png", f"{cfg.name}: {title}", ylabel=title)
     origin = json.loads((encoder_out / "origin.json").read_text(encoding="utf-8"))
     with atomic_write(encoder_out / "MODEL_CARD.md") as handle:
-        handle.write(model_card(origin, progress, manifest, cfg))
+        if objective:
+            handle.write(distil_card(origin, progress, {**manifest, "teacher_layers": objective.teacher.config.num_hidden_layers}, cfg,
+                                     objective.layers))
+        else:
+            handle.write(model_card(origin, progress, manifest, cfg))
     with atomic_write(encoder_out / "history.json") as handle:
         json.dump({k: v for k, v in progress.items()}, handle, indent=1)
     cfg.save(encoder_out / "pretrain-config.yaml")
-    log.info("adapted encoder → %s", encoder_out)
+    log.info("encoder → %s", encoder_out)
     return encoder_out

@@ -84,6 +84,21 @@ def mlm_loss(model, inputs: torch.Tensor, labels: torch.Tensor, attention: torch
     return torch.nn.functional.cross_entropy(logits.float(), labels[where])
 
 
+class MaskedLM:
+    """The adaptation objective: whole-word masked-language modelling. `model.bert` is what ships."""
+
+    title = "masked-LM loss"
+
+    def __init__(self, encoder_dir: Path, mask_args: dict, mask_prob: float):
+        self.model = load_mlm_model(encoder_dir)
+        self.mask_args, self.mask_prob = mask_args, mask_prob
+
+    def loss(self, ids, starts, special, generator: torch.Generator, device) -> tuple[torch.Tensor, int]:
+        """(mean loss, how many positions it averages) for one batch of blocks."""
+        inputs, labels = mask_whole_words(ids, starts, special, generator=generator, prob=self.mask_prob, **self.mask_args)
+        return mlm_loss(self.model, inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)), int((labels != IGNORE).sum())
+
+
 class Schedule:
     """Linear warm-up, then linear decay to 10 % of the peak at `max_steps` (unknown until probed)."""
 
@@ -123,21 +138,19 @@ def _save_checkpoint(path: Path, model, optimizer, progress: dict, generator: to
 
 
 @torch.no_grad()
-def evaluate(model, stream: BlockStream, cfg, mask_args: dict, device, batch_size: int) -> float:
-    """Mean MLM loss on the first `eval_blocks` held-out blocks, masked the same way every time."""
-    model.eval()
+def evaluate(objective, stream: BlockStream, cfg, device, batch_size: int) -> float:
+    """Mean loss on the first `eval_blocks` held-out blocks, masked the same way every time."""
+    objective.model.eval()
     generator = torch.Generator().manual_seed(cfg.seed + 1)
     n = min(cfg.eval_blocks, stream.count)
     total, count = 0.0, 0
     for start in range(0, n, batch_size):
         ids, starts, special = stream.batch(range(start, min(n, start + batch_size)))
-        inputs, labels = mask_whole_words(ids, starts, special, generator=generator, prob=cfg.mask_prob, **mask_args)
         with _autocast(device, cfg.bf16):
-            loss = mlm_loss(model, inputs.to(device), labels.to(device))
-        k = int((labels != IGNORE).sum())
+            loss, k = objective.loss(ids, starts, special, generator, device)
         total += float(loss) * k
         count += k
-    model.train()
+    objective.model.train()
     return total / max(count, 1)
 
 
@@ -149,9 +162,11 @@ def _autocast(device, bf16: bool):
     return contextlib.nullcontext()
 
 
-def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, out_dir: Path):
-    """Continue MLM from `encoder_dir` on the corpus; resumes from `out_dir/checkpoint.pt` if there.
-    Returns (progress record, also written as history.json; the trained MLM model)."""
+def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, out_dir: Path, make_objective=None):
+    """Train on the corpus from `encoder_dir`: masked-LM by default, or the objective that
+    `make_objective(encoder_dir, mask_args)` builds (distillation). Resumes from
+    `out_dir/checkpoint.pt` if there. Returns (progress record, also written as history.json;
+    the trained model, whose `.bert` is the encoder to export)."""
     t = cfg.training
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest, arrays = load_corpus(corpus_dir)
@@ -174,10 +189,15 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
     if train.count < t.batch_size:
         raise RasidConfigError(f"{corpus_dir}: {train.count} blocks of {t.seq_len} pieces, fewer than one batch")
 
-    model = load_mlm_model(encoder_dir).to(device)
+    if make_objective is None:
+        objective = MaskedLM(encoder_dir, mask_args, t.mask_prob)
+    else:
+        objective = make_objective(encoder_dir, mask_args)
+    model = objective.model.to(device)
     model.train()
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "LayerNorm" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "LayerNorm" not in n)]
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in trainable if p.ndim > 1 and "LayerNorm" not in n]
+    no_decay = [p for n, p in trainable if not (p.ndim > 1 and "LayerNorm" not in n)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                                   lr=t.lr, fused=device.type == "cuda")
     schedule = Schedule(t.lr, t.warmup_steps)
@@ -202,8 +222,8 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
 
     perm = order(progress["epoch"])
     if progress["step"] == 0:
-        progress["history"].append({"step": 0, "tokens": 0, "eval_loss": evaluate(model, held, t, mask_args, device, t.batch_size)})
-        log.info("step 0: held-out MLM loss %.3f", progress["history"][-1]["eval_loss"])
+        progress["history"].append({"step": 0, "tokens": 0, "eval_loss": evaluate(objective, held, t, device, t.batch_size)})
+        log.info("step 0: held-out %s %.3f", objective.title, progress["history"][-1]["eval_loss"])
     window_loss, window_n = 0.0, 0
     session_start = time.perf_counter()
     seconds_before = progress["seconds"]
@@ -218,11 +238,10 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
         batch_ids = perm[progress["cursor"] : progress["cursor"] + t.batch_size]
         progress["cursor"] += t.batch_size
         ids_, starts, special = train.batch(batch_ids)
-        inputs, labels = mask_whole_words(ids_, starts, special, generator=generator, prob=t.mask_prob, **mask_args)
         for group in optimizer.param_groups:
             group["lr"] = schedule(progress["step"])
         with _autocast(device, t.bf16):
-            loss = mlm_loss(model, inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True))
+            loss, _ = objective.loss(ids_, starts, special, generator, device)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
@@ -251,7 +270,7 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
         done = progress["max_steps"] is not None and step >= progress["max_steps"]
         if step % t.eval_every == 0 or done:
             eval_started = time.perf_counter()
-            eval_loss = evaluate(model, held, t, mask_args, device, t.batch_size)
+            eval_loss = evaluate(objective, held, t, device, t.batch_size)
             if probe_start is not None and progress["max_steps"] is None:
                 probe_eval_s += time.perf_counter() - eval_started
             record = {"step": step, "tokens": progress["tokens_seen"], "train_loss": window_loss / max(window_n, 1),
@@ -272,7 +291,8 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
     return progress, model
 
 
-def export_encoder(model, encoder_dir: Path, out_dir: Path, *, name: str, progress: dict, base_origin: dict) -> Path:
+def export_encoder(model, encoder_dir: Path, out_dir: Path, *, name: str, progress: dict, base_origin: dict,
+                   how: str = "adapted to Arabic news by masked-language modelling") -> Path:
     """The adapted encoder as a plain BERT folder: fp16 safetensors without the MLM head (the loaders
     upcast to float32), the base tokenizer, origin.json. Written beside `out_dir` and swapped in."""
     from safetensors.torch import save_file
@@ -283,12 +303,13 @@ def export_encoder(model, encoder_dir: Path, out_dir: Path, *, name: str, progre
     tensors = {f"bert.{k}": v.detach().to("cpu", torch.float16).contiguous() for k, v in model.bert.state_dict().items()}
     config = json.loads((encoder_dir / "config.json").read_text(encoding="utf-8"))
     config["dtype"] = "float32"
+    config["num_hidden_layers"] = model.bert.config.num_hidden_layers  # a distilled student has fewer
     n_params = sum(int(v.numel()) for v in tensors.values())
     origin = {
         "name": name,
         "base": base_origin.get("name", encoder_dir.name),
         "upstream_model": base_origin.get("upstream_model"),
-        "source": f"{base_origin.get('name', encoder_dir.name)} adapted to Arabic news by masked-language modelling "
+        "source": f"{base_origin.get('name', encoder_dir.name)} {how} "
                   f"({progress['step']} steps, {progress['tokens_seen']:,} pieces seen)",
         "licence": "MIT weights base; adapted on SaudiNewsNet (CC BY-NC-SA 4.0): non-commercial use only",
         "parameters": n_params,
@@ -308,7 +329,7 @@ def export_encoder(model, encoder_dir: Path, out_dir: Path, *, name: str, progre
     return out_dir
 
 
-def plot_loss_curve(history: list[dict], path: Path, title: str) -> Path:
+def plot_loss_curve(history: list[dict], path: Path, title: str, ylabel: str = "masked-LM loss") -> Path:
     from rasid.plots import _pyplot
 
     plt = _pyplot()
@@ -319,7 +340,7 @@ def plot_loss_curve(history: list[dict], path: Path, title: str) -> Path:
         ax.plot([h["tokens"] / 1e6 for h in train], [h["train_loss"] for h in train], label="training (mean since last point)")
     ax.plot([h["tokens"] / 1e6 for h in held], [h["eval_loss"] for h in held], marker="o", label="held-out articles")
     ax.set_xlabel("pieces seen (millions)")
-    ax.set_ylabel("masked-LM loss")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     finite = [h["eval_loss"] for h in held[1:] if math.isfinite(h["eval_loss"])] + [h["train_loss"] for h in train]
     if finite:  # the fresh head's first loss is far above the rest; keep the curve readable
