@@ -124,6 +124,23 @@ def cmd_export(args, extra) -> int:
     return 0
 
 
+def cmd_bench_inference(args, extra) -> int:
+    from rasid.bench.inference import bench_bundles, markdown_table
+    from rasid.data import load_articles
+    from rasid.io import atomic_write
+
+    gold = load_articles(Path(args.data), limit=args.limit)
+    backends = args.backends.split(",") if args.backends else None
+    section = bench_bundles([Path(b) for b in args.bundles], gold, backends)
+    section["data"] = args.data
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(args.output) as handle:
+            json.dump(section, handle, indent=1, ensure_ascii=False)
+    print(markdown_table(section), end="")
+    return 0
+
+
 def cmd_serve(args, extra) -> int:
     from rasid.serving.app import serve
 
@@ -194,6 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Overrides: --training.max_minutes 30 --corpus.workers 1")
     s.add_argument("--config", default="configs/pretrain.yaml")
     s.set_defaults(func=cmd_pretrain)
+
+    s = sub.add_parser("bench-inference", help="bundles' backends side by side on the same articles: articles/s, latency, F1",
+                       description="Each article alone through every bundle and backend in turn (order rotated), in one process; "
+                                   "ratios against the first bundle's first backend.")
+    s.add_argument("bundles", nargs="+", metavar="BUNDLE")
+    s.add_argument("--data", default="data/gold/test.jsonl", help="gold articles (JSONL)")
+    s.add_argument("--backends", default=None, help="comma-separated: pytorch_fp32, onnx_fp32, onnx_int8 (default: all three)")
+    s.add_argument("--limit", type=int, default=None, help="the first N articles only")
+    s.add_argument("--output", default=None, help="write the measurements as JSON here")
+    s.set_defaults(func=cmd_bench_inference)
 
     s = sub.add_parser("distil", help="distil an encoder into fewer layers (hidden-state MSE on Arabic news, resumable)",
                        description="Overrides: --distil.layers 4 --training.max_minutes 30")
