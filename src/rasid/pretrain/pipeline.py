@@ -126,7 +126,7 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None) -> Path:
         how = "adapted to Arabic news by masked-language modelling"
     encoder_out = export_encoder(model, encoder_dir, out / "encoder", name=cfg.name, progress=progress, base_origin=spec.origin, how=how)
     title = objective.title if objective else "masked-LM loss"
-    plot_loss_curve(progress["history"], encoder_out / "loss_curve.png", f"{cfg.name}: {title}", ylabel=title)
+    plot_loss_curve(progress["history"], encoder_out / "loss_curve.png", f"{cfg.name}: {title}", ylabel=title, fresh_head=objective is None)
     origin = json.loads((encoder_out / "origin.json").read_text(encoding="utf-8"))
     with atomic_write(encoder_out / "MODEL_CARD.md") as handle:
         if objective:

@@ -329,7 +329,7 @@ def export_encoder(model, encoder_dir: Path, out_dir: Path, *, name: str, progre
     return out_dir
 
 
-def plot_loss_curve(history: list[dict], path: Path, title: str, ylabel: str = "masked-LM loss") -> Path:
+def plot_loss_curve(history: list[dict], path: Path, title: str, ylabel: str = "masked-LM loss", fresh_head: bool = True) -> Path:
     from rasid.plots import _pyplot
 
     plt = _pyplot()
@@ -342,8 +342,11 @@ def plot_loss_curve(history: list[dict], path: Path, title: str, ylabel: str = "
     ax.set_xlabel("pieces seen (millions)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    finite = [h["eval_loss"] for h in held[1:] if math.isfinite(h["eval_loss"])] + [h["train_loss"] for h in train]
-    if finite:  # the fresh head's first loss is far above the rest; keep the curve readable
+    # a fresh head's first loss is far above the rest: leave it off the scale to keep the curve
+    # readable. A distilled student has no fresh head, and where it started is the point.
+    shown = held[1:] if fresh_head else held
+    finite = [h["eval_loss"] for h in shown if math.isfinite(h["eval_loss"])] + [h["train_loss"] for h in train]
+    if finite:
         ax.set_ylim(0, max(finite) * 1.15)
     ax.grid(alpha=0.3)
     ax.legend()
