@@ -102,3 +102,27 @@ def test_distillation_learns_resumes_and_exports_an_encoder_that_trains(teacher_
     card = distil_card({**origin, "base": "tiny"}, progress, {"articles": {"train": 50}, "pieces": {"train": 9000}, "teacher_layers": 2},
                        cfg, [1])
     assert "keeps layers 1 (0-based) of its\n2" in card and "non-commercial" in card and "steps: 16;" in card
+
+
+@pytest.mark.slow
+def test_rasid_distil_from_the_command_line_writes_a_student_with_its_card(teacher_dir, tmp_path, monkeypatch, capsys):
+    from rasid.cli import main
+
+    # the tokenised corpus is there, the raw news is not (as on a machine that was sent only the corpus)
+    pc.build_corpus(teacher_dir, _news(), pc.build_exclusion([], n=8), tmp_path / "corpus", workers=1,
+                    held_out=lambda aid: aid.endswith("3"))
+    monkeypatch.setenv("RASID_SHARED_DATA", str(tmp_path / "no-shared-data"))
+    config = tmp_path / "distil.yaml"
+    config.write_text(f"encoder: {teacher_dir}\nname: tiny-1\noutput: {tmp_path / 'out'}\ndistil:\n  layers: 1\n"
+                      f"corpus:\n  out: {tmp_path / 'corpus'}\n", encoding="utf-8")
+    code = main(["distil", "--config", str(config), "--training.max_steps", "6", "--training.seq_len", "64",
+                 "--training.batch_size", "4", "--training.eval_every", "3", "--training.eval_blocks", "8",
+                 "--training.warmup_steps", "1", "--training.num_threads", "1"])
+    assert code == 0, capsys.readouterr().err
+    encoder = tmp_path / "out" / "encoder"
+    assert capsys.readouterr().out.strip() == str(encoder)
+    assert json.loads((encoder / "config.json").read_text())["num_hidden_layers"] == 1
+    card = (encoder / "MODEL_CARD.md").read_text()
+    assert card.startswith("# tiny-1: ") and "distilled to 1 layers" in card and "steps: 6;" in card
+    assert (encoder / "loss_curve.png").stat().st_size > 5000
+    assert json.loads((encoder / "origin.json").read_text())["name"] == "tiny-1"
