@@ -123,6 +123,6 @@ def test_rasid_distil_from_the_command_line_writes_a_student_with_its_card(teach
     assert capsys.readouterr().out.strip() == str(encoder)
     assert json.loads((encoder / "config.json").read_text())["num_hidden_layers"] == 1
     card = (encoder / "MODEL_CARD.md").read_text()
-    assert card.startswith("# tiny-1: ") and "distilled to 1 layers" in card and "steps: 6;" in card
+    assert card.startswith("# tiny-1: ") and "distilled to 1 layer\n" in card and "steps: 6;" in card
     assert (encoder / "loss_curve.png").stat().st_size > 5000
     assert json.loads((encoder / "origin.json").read_text())["name"] == "tiny-1"

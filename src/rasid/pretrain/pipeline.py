@@ -78,10 +78,14 @@ the ANERCorp test split. Dropped: {dropped}.
 """
 
 
+def _layers(n: int) -> str:
+    return f"{n} layer" if n == 1 else f"{n} layers"
+
+
 def distil_card(origin: dict, progress: dict, manifest: dict, cfg: PretrainConfig, layers: list[int]) -> str:
     history = [h for h in progress["history"] if "eval_loss" in h]
     t = cfg.training
-    return f"""# {origin['name']}: {origin.get('base')} distilled to {len(layers)} layers
+    return f"""# {origin['name']}: {origin.get('base')} distilled to {_layers(len(layers))}
 
 **Teacher**: {origin.get('base')}. **Parameters**: {origin['parameters']:,}. **Stored as** fp16 safetensors; rasid loads it in float32.
 
@@ -119,7 +123,7 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None) -> Path:
 
         objective = HiddenStateDistillation(encoder_dir, cfg.distil.layers)
         progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out, make_objective=lambda *_: objective)
-        how = f"distilled to {len(objective.layers)} layers (hidden-state MSE) on Arabic news"
+        how = f"distilled to {_layers(len(objective.layers))} (hidden-state MSE) on Arabic news"
     else:
         objective = None
         progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out)
