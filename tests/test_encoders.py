@@ -265,15 +265,15 @@ def test_auto_offline_resolves_to_the_shipped_rasid_ar(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))  # nothing cached there
     spec = resolve_encoder("auto", models_dir=tmp_path)
     assert spec.name == "rasid-ar" and not spec.from_scratch
-    assert spec.path == str(registry.shipped_adapted_dir()) and spec.origin["parameters"] < 30_000_000
+    assert spec.path == str(registry.shipped_dir("rasid-ar")) and spec.origin["parameters"] < 30_000_000
     assert "HF_HUB_OFFLINE" in spec.reason and "non-commercial" in spec.origin["licence"]
-    assert materialize(spec) == registry.shipped_adapted_dir()  # shipped: nothing to build
+    assert materialize(spec) == registry.shipped_dir("rasid-ar")  # shipped: nothing to build
 
 
 def test_auto_offline_without_rasid_ar_resolves_to_e5_small(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
-    monkeypatch.setattr(registry, "shipped_adapted_dir", lambda: tmp_path / "no-weights-here")
+    monkeypatch.setattr(registry, "shipped_dir", lambda name: tmp_path / "no-weights-here")
     started = time.perf_counter()
     spec = resolve_encoder("auto", models_dir=tmp_path)
     assert time.perf_counter() - started < 3

@@ -105,7 +105,7 @@ def hub_reachable(repo_id: str, timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
 def offline_default() -> str:
     """rasid-ar when its weights are shipped (it beat e5-small-ar by ≥ 1 F1 on ANERCorp and on gold
     dev, docs/encoders.md), else e5-small."""
-    return ADAPTED_NAME if (shipped_adapted_dir() / "model.safetensors").is_file() else AUTO_FALLBACK
+    return ADAPTED_NAME if (shipped_dir(ADAPTED_NAME) / "model.safetensors").is_file() else AUTO_FALLBACK
 
 
 def _choose_auto() -> tuple[str, str]:
@@ -164,12 +164,8 @@ def shipped_dir(name: str) -> Path:
     return Path(__file__).resolve().parents[3] / "data" / "encoders" / name
 
 
-def shipped_adapted_dir() -> Path:
-    return shipped_dir(ADAPTED_NAME)
-
-
 def _shipped_spec(name: str) -> EncoderSpec:
-    folder = shipped_adapted_dir() if name == ADAPTED_NAME else shipped_dir(name)
+    folder = shipped_dir(name)
     if not (folder / "config.json").is_file():
         target, built = SHIPPED[name]
         raise RasidConfigError(f"encoder {name!r}: no weights in {folder}. `{target}` builds them into {built} (pass that folder as the encoder)")
