@@ -76,15 +76,12 @@ def test_distillation_learns_resumes_and_exports_an_encoder_that_trains(teacher_
     assert cfg.distil.layers == 6 and cfg.encoder == "rasid-ar"  # what make distil runs
     out = tmp_path / "run"
 
-    def objective(*_):
-        return HiddenStateDistillation(teacher_dir, 1)
-
-    run_pretraining(cfg, teacher_dir, tmp_path / "corpus", out, make_objective=objective)
+    run_pretraining(cfg, teacher_dir, tmp_path / "corpus", out, objective=HiddenStateDistillation(teacher_dir, 1))
     state = torch.load(out / "checkpoint.pt", weights_only=False)
     assert not any(k.startswith("teacher") for k in state["model"])  # only the student is saved
     state["progress"]["max_steps"] = 16
     torch.save(state, out / "checkpoint.pt")
-    progress, model = run_pretraining(cfg, teacher_dir, tmp_path / "corpus", out, make_objective=objective)
+    progress, model = run_pretraining(cfg, teacher_dir, tmp_path / "corpus", out, objective=HiddenStateDistillation(teacher_dir, 1))
     assert progress["resumed"] == [8] and progress["step"] == 16
     losses = [h["eval_loss"] for h in progress["history"]]
     assert losses[-1] < 0.8 * losses[0]  # it learns to follow the teacher
@@ -99,8 +96,7 @@ def test_distillation_learns_resumes_and_exports_an_encoder_that_trains(teacher_
     assert len(loaded.bert.encoder.layer) == 1
     assert torch.equal(loaded.bert.encoder.layer[0].output.dense.weight,
                        model.bert.encoder.layer[0].output.dense.weight.detach().half().float())
-    card = distil_card({**origin, "base": "tiny"}, progress, {"articles": {"train": 50}, "pieces": {"train": 9000}, "teacher_layers": 2},
-                       cfg, [1])
+    card = distil_card({**origin, "base": "tiny"}, progress, {"articles": {"train": 50}, "pieces": {"train": 9000}}, cfg, [1], 2)
     assert "keeps layers 1 (0-based) of its\n2" in card and "non-commercial" in card and "steps: 16;" in card
 
 
@@ -126,3 +122,18 @@ def test_rasid_distil_from_the_command_line_writes_a_student_with_its_card(teach
     assert card.startswith("# tiny-1: ") and "distilled to 1 layer\n" in card and "steps: 6;" in card
     assert (encoder / "loss_curve.png").stat().st_size > 5000
     assert json.loads((encoder / "origin.json").read_text())["name"] == "tiny-1"
+
+
+def test_a_layer_count_the_teacher_cannot_give_is_one_line_before_any_corpus_work(teacher_dir, tmp_path, monkeypatch, capsys):
+    from rasid.cli import main
+
+    monkeypatch.setenv("RASID_SHARED_DATA", str(tmp_path / "no-shared-data"))  # no corpus either: the count is checked first
+    config = tmp_path / "distil.yaml"
+    config.write_text(f"encoder: {teacher_dir}\noutput: {tmp_path / 'out'}\ncorpus:\n  out: {tmp_path / 'corpus'}\n", encoding="utf-8")
+    for layers in ("0", "3"):
+        assert main(["distil", "--config", str(config), "--distil.layers", layers]) == 2
+        err = capsys.readouterr().err  # beside transformers' weight-loading bar
+        assert "Traceback" not in err
+        assert [line for line in err.splitlines() if line.startswith("rasid:")] == [
+            f"rasid: error: distil.layers: {layers} must be between 1 and the teacher's 2 layers"]
+    assert not (tmp_path / "out" / "encoder").exists() and not (tmp_path / "corpus").exists()

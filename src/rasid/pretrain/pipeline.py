@@ -10,7 +10,7 @@ from rasid.corpora.readers import PROJECT_ROOT, shared_data_root
 from rasid.io import atomic_write
 from rasid.pretrain.config import PretrainConfig
 from rasid.pretrain.corpus import build_corpus, build_exclusion, read_excluded_texts
-from rasid.pretrain.train import export_encoder, plot_loss_curve, run_pretraining
+from rasid.pretrain.train import MaskedLM, export_encoder, plot_loss_curve, run_pretraining
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _layers(n: int) -> str:
     return f"{n} layer" if n == 1 else f"{n} layers"
 
 
-def distil_card(origin: dict, progress: dict, manifest: dict, cfg: PretrainConfig, layers: list[int]) -> str:
+def distil_card(origin: dict, progress: dict, manifest: dict, cfg: PretrainConfig, layers: list[int], teacher_layers: int) -> str:
     history = [h for h in progress["history"] if "eval_loss" in h]
     t = cfg.training
     return f"""# {origin['name']}: {origin.get('base')} distilled to {_layers(len(layers))}
@@ -91,7 +91,7 @@ def distil_card(origin: dict, progress: dict, manifest: dict, cfg: PretrainConfi
 
 ## How it was made
 The student is a copy of the teacher that keeps layers {', '.join(str(k) for k in layers)} (0-based) of its
-{manifest.get('teacher_layers', 12)}, then learns to reproduce the teacher's hidden states (embedding output and the
+{teacher_layers}, then learns to reproduce the teacher's hidden states (embedding output and the
 output of each kept layer; mean squared error) on raw Arabic news in rasid's model input, blocks
 of {t.seq_len} pieces. AdamW, peak learning rate {t.lr:g}, {t.warmup_steps} warm-up steps, linear decay to 10 %,
 batch {t.batch_size}, seed {t.seed}.
@@ -117,29 +117,28 @@ def pretrain(cfg: PretrainConfig, out_dir: Path | None = None) -> Path:
     cfg.save(out / "pretrain-config.yaml")
     spec = resolve_encoder(cfg.encoder)
     encoder_dir = materialize(spec)
-    corpus_dir, manifest = prepare_corpus(cfg, encoder_dir)
-    if cfg.distil.layers:
+    distil = None
+    if cfg.distil.layers is not None:  # 0 is an error (kept_layers says so), not a quiet masked-LM run
         from rasid.pretrain.distil import HiddenStateDistillation
 
-        objective = HiddenStateDistillation(encoder_dir, cfg.distil.layers)
-        progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out, make_objective=lambda *_: objective)
-        how = f"distilled to {_layers(len(objective.layers))} (hidden-state MSE) on Arabic news"
+        distil = HiddenStateDistillation(encoder_dir, cfg.distil.layers)  # before the corpus: a bad count fails at once
+    corpus_dir, manifest = prepare_corpus(cfg, encoder_dir)
+    progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out, objective=distil)
+    if distil:
+        how = f"distilled to {_layers(len(distil.layers))} (hidden-state MSE) on Arabic news"
     else:
-        objective = None
-        progress, model = run_pretraining(cfg, encoder_dir, corpus_dir, out)
         how = "adapted to Arabic news by masked-language modelling"
     encoder_out = export_encoder(model, encoder_dir, out / "encoder", name=cfg.name, progress=progress, base_origin=spec.origin, how=how)
-    title = objective.title if objective else "masked-LM loss"
-    plot_loss_curve(progress["history"], encoder_out / "loss_curve.png", f"{cfg.name}: {title}", ylabel=title, fresh_head=objective is None)
+    title = (distil or MaskedLM).title
+    plot_loss_curve(progress["history"], encoder_out / "loss_curve.png", f"{cfg.name}: {title}", ylabel=title, fresh_head=distil is None)
     origin = json.loads((encoder_out / "origin.json").read_text(encoding="utf-8"))
     with atomic_write(encoder_out / "MODEL_CARD.md") as handle:
-        if objective:
-            handle.write(distil_card(origin, progress, {**manifest, "teacher_layers": objective.teacher.config.num_hidden_layers}, cfg,
-                                     objective.layers))
+        if distil:
+            handle.write(distil_card(origin, progress, manifest, cfg, distil.layers, distil.teacher.config.num_hidden_layers))
         else:
             handle.write(model_card(origin, progress, manifest, cfg))
     with atomic_write(encoder_out / "history.json") as handle:
-        json.dump({k: v for k, v in progress.items()}, handle, indent=1)
+        json.dump(progress, handle, indent=1)
     cfg.save(encoder_out / "pretrain-config.yaml")
     log.info("encoder → %s", encoder_out)
     return encoder_out

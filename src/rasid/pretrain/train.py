@@ -162,10 +162,10 @@ def _autocast(device, bf16: bool):
     return contextlib.nullcontext()
 
 
-def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, out_dir: Path, make_objective=None):
-    """Train on the corpus from `encoder_dir`: masked-LM by default, or the objective that
-    `make_objective(encoder_dir, mask_args)` builds (distillation). Resumes from
-    `out_dir/checkpoint.pt` if there. Returns (progress record, also written as history.json;
+def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, out_dir: Path, objective=None):
+    """Train on the corpus from `encoder_dir`: masked-LM by default, or `objective` (one with a
+    `.model` and a `.loss(ids, starts, special, generator, device)`, as distillation has). Resumes
+    from `out_dir/checkpoint.pt` if there. Returns (progress record, also written as history.json;
     the trained model, whose `.bert` is the encoder to export)."""
     t = cfg.training
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -189,10 +189,8 @@ def run_pretraining(cfg: PretrainConfig, encoder_dir: Path, corpus_dir: Path, ou
     if train.count < t.batch_size:
         raise RasidConfigError(f"{corpus_dir}: {train.count} blocks of {t.seq_len} pieces, fewer than one batch")
 
-    if make_objective is None:
+    if objective is None:
         objective = MaskedLM(encoder_dir, mask_args, t.mask_prob)
-    else:
-        objective = make_objective(encoder_dir, mask_args)
     model = objective.model.to(device)
     model.train()
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
